@@ -1,0 +1,51 @@
+/* The protocols between posthorn's daemons, named in one place.
+ *
+ * cleanup (private/cleanup), one message per connection:
+ *   server: announce {protocol=cleanup, version=1}
+ *   client: records (record.h): F flags, S sender, A attributes,
+ *           then per recipient [O orcpt] [Y notify] R address, then M,
+ *           the content as L/C records (line terminators removed, the
+ *           client's dot-unstuffing done), and E.  The client may send
+ *           everything without waiting for the announcement.
+ *   server: after E, one attribute list {status, queue_id, reason}: status
+ *           "0" means the queue file is complete and durable (file and
+ *           directory fsynced); otherwise status is an SMTP reply code
+ *           ("451", "552", ...) and reason starts with an enhanced status
+ *           code ("4.3.0 Queue file write error").
+ *
+ * delivery agents (private/local, private/smtp, ...), one request per
+ * connection:
+ *   server: announce {protocol=delivery, version=1}
+ *   qmgr:   {queue_name, queue_id, content_offset, arrival_time, sender,
+ *           nexthop, flags, then per recipient in order: rcpt_offset,
+ *           rcpt_address, rcpt_orcpt, rcpt_notify}
+ *   agent:  {for every recipient, in request order: rcpt_offset,
+ *           rcpt_status ("sent" | "deferred" | "bounced"), rcpt_dsn
+ *           ("2.0.0"), rcpt_reason (text for logs and DSNs)}
+ *   The agent logs each recipient's status line itself; qmgr records the
+ *   outcome in the queue file.
+ */
+#ifndef POSTHORN_MAIL_PROTO_H
+#define POSTHORN_MAIL_PROTO_H
+#include "attr.h"
+
+#define CLEANUP_SOCKET "private/cleanup"
+#define QMGR_TRIGGER "public/qmgr"
+#define PROTO_CLEANUP "cleanup"
+#define PROTO_DELIVERY "delivery"
+#define PROTO_VERSION 1
+
+/* 'A' record names in queue files. */
+#define ATTR_CLIENT_ADDRESS "client_address"
+#define ATTR_CLIENT_NAME "client_name"
+#define ATTR_HELO_NAME "helo_name"
+#define ATTR_PROTOCOL "protocol"
+#define ATTR_ENVID "envid"
+#define ATTR_RET "ret"              /* FULL or HDRS */
+#define ATTR_LOG_IDENT "log_ident"
+
+extern const struct attr_spec cleanup_reply_spec[];
+extern const struct attr_spec delivery_request_spec[];
+extern const struct attr_spec delivery_reply_spec[];
+
+#endif

@@ -1,0 +1,1 @@
+# posthorn build rules

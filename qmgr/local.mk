@@ -1,0 +1,1 @@
+# qmgr build rules
