@@ -41,12 +41,16 @@ struct attr_spec {
 
 /* Encode; -1 (nothing appended) when a name or value is invalid. */
 int attr_encode(vstr *out, const attr_list *l);
-int attr_write(stream *s, const attr_list *l);  /* encode + write + flush */
+/* encode + write + flush: 0, a STREAM_* error, or STREAM_ERROR with errno
+ * EINVAL (nothing written, a warning logged) when the list is invalid. */
+int attr_write(stream *s, const attr_list *l);
 /* Parse one list from a buffer: bytes consumed (> 0), 0 when incomplete,
  * -1 on a protocol error (text in err).  spec NULL accepts any names. */
 ssize_t attr_parse(const void *buf, size_t len, attr_list *out, const struct attr_spec *spec,
                    vstr *err);
-/* Read one list: 0, -1 protocol error (err), or a STREAM_* status. */
+/* Read one list: 0, -1 protocol error (err), or a STREAM_* status (err
+ * then says which).  Note STREAM_EOF is also -1: check err, or treat any
+ * nonzero result as "drop the connection". */
 int attr_read(stream *s, attr_list *out, const struct attr_spec *spec, vstr *err);
 
 /* Announce / check the protocol name and version. */

@@ -38,6 +38,9 @@ const char *config_dir(void);
  * $names are legal) and listed by config_unknown_names().  A missing
  * main.cf is an error. */
 int config_load(const char *dir, vstr *err);
+/* The same from a string (unit tests, fuzzing); label names it in errors.
+ * Replaces the main.cf values loaded before; overrides are kept. */
+int config_load_text(const char *text, const char *label, vstr *err);
 /* "-o name=value" style override; value NULL removes an override. */
 void config_set(const char *name, const char *value);
 /* Raw value: the override, main.cf, or the table default; NULL if the name

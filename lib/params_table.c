@@ -139,6 +139,8 @@ const struct param_def param_table[] = {
     /* Local delivery */
     {"alias_maps", PARAM_LIST, "hash:/etc/aliases", 0, 0,
      "Alias tables local(8) consults, in order (aliases(5) syntax for text tables)."},
+    {"default_database_type", PARAM_STR, "hash", 0, 0,
+     "The table type postalias and postmap build when a file name has no type: prefix (hash or btree)."},
     {"alias_database", PARAM_LIST, "hash:/etc/aliases", 0, 0,
      "The alias tables postalias and newaliases rebuild."},
     {"home_mailbox", PARAM_STR, "", 0, 0,

@@ -42,8 +42,12 @@ int single_server_main(int argc, char **argv, void (*service)(stream *client, vo
 int multi_server_main(int argc, char **argv, void (*on_accept)(int fd, void *ctx),
                       int session_cap, const struct server_hooks *hooks);
 void multi_server_disconnect(void);
-/* Stop accepting and exit once every client is gone (used on SIGTERM). */
+/* Stop accepting and exit once every client is gone (used on SIGTERM and
+ * when the master goes away; the skeleton calls it itself then). */
 void multi_server_drain(void);
+/* fn is called once when draining starts, so the daemon can tell its
+ * clients goodbye (smtpd: 421) and disconnect them. */
+void multi_server_on_drain(void (*fn)(void));
 int multi_server_draining(void);
 
 /* Trigger server: on_trigger(buf, len) for each batch of trigger bytes

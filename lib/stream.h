@@ -40,6 +40,9 @@ int stream_getc(stream *s);
 /* Bytes already buffered and readable without blocking. */
 size_t stream_buffered(const stream *s);
 
+/* Writes are buffered.  A failed write is sticky: every later write,
+ * flush and close of the stream fails too, so a file written with
+ * unchecked rec_put calls cannot look complete after stream_close. */
 int stream_write(stream *s, const void *buf, size_t n);
 int stream_puts(stream *s, const char *str);
 int stream_printf(stream *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

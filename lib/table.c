@@ -1,1 +1,866 @@
-/* placeholder: being written */
+/* Lookup tables in "type:name" form: texthash (a text file read into
+ * memory), hash/btree (read-only Berkeley DB files built by postalias or
+ * postmap, re-opened when the file is replaced), inline:{...} and static:.
+ * Also the text parsers (postmap and aliases(5) syntax) and the atomic
+ * Berkeley DB builder that postalias/postmap use. */
+#include "config.h"
+#include <ctype.h>
+#include <db.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "argv.h"
+#include "log.h"
+#include "mem.h"
+#include "safe_file.h"
+#include "table.h"
+#include "vstr.h"
+
+#define TABLE_FILE_MAX_SIZE (256L * 1024 * 1024)
+#define TABLE_LIST_MAX 100
+
+/* ---- a small string hash table for texthash and inline ---- */
+
+struct hentry {
+    char *key;
+    char *value;
+    struct hentry *next;
+};
+
+struct htab {
+    struct hentry **buckets;
+    size_t nbuckets;    /* power of two */
+    size_t count;
+};
+
+static uint32_t hash_string(const char *s)
+{
+    uint32_t h = 2166136261u;
+
+    while (*s)
+        h = (h ^ (unsigned char) *s++) * 16777619u;
+    return h;
+}
+
+static struct htab *htab_new(void)
+{
+    struct htab *h = xcalloc(1, sizeof(*h));
+
+    h->nbuckets = 64;
+    h->buckets = xcalloc(h->nbuckets, sizeof(*h->buckets));
+    return h;
+}
+
+static struct hentry *htab_find(const struct htab *h, const char *key)
+{
+    struct hentry *e = h->buckets[hash_string(key) & (h->nbuckets - 1)];
+
+    while (e && strcmp(e->key, key) != 0)
+        e = e->next;
+    return e;
+}
+
+static void htab_grow(struct htab *h)
+{
+    size_t n = h->nbuckets * 2;
+    struct hentry **b = xcalloc(n, sizeof(*b));
+
+    for (size_t i = 0; i < h->nbuckets; i++) {
+        struct hentry *e = h->buckets[i], *next;
+        for (; e; e = next) {
+            next = e->next;
+            size_t slot = hash_string(e->key) & (n - 1);
+            e->next = b[slot];
+            b[slot] = e;
+        }
+    }
+    free(h->buckets);
+    h->buckets = b;
+    h->nbuckets = n;
+}
+
+/* 0 added, 1 key already present (kept the first value). */
+static int htab_add(struct htab *h, const char *key, const char *value)
+{
+    struct hentry *e;
+    size_t slot;
+
+    if (htab_find(h, key))
+        return 1;
+    if (h->count >= h->nbuckets)
+        htab_grow(h);
+    e = xmalloc(sizeof(*e));
+    e->key = xstrdup(key);
+    e->value = xstrdup(value);
+    slot = hash_string(key) & (h->nbuckets - 1);
+    e->next = h->buckets[slot];
+    h->buckets[slot] = e;
+    h->count++;
+    return 0;
+}
+
+static void htab_free(struct htab *h)
+{
+    if (h == NULL)
+        return;
+    for (size_t i = 0; i < h->nbuckets; i++) {
+        struct hentry *e = h->buckets[i], *next;
+        for (; e; e = next) {
+            next = e->next;
+            free(e->key);
+            free(e->value);
+            free(e);
+        }
+    }
+    free(h->buckets);
+    free(h);
+}
+
+/* ---- helpers ---- */
+
+static void fold_lower(char *s)
+{
+    for (; *s; s++)
+        *s = (char) tolower((unsigned char) *s);
+}
+
+static char *trimmed_dup(const char *s, size_t len)
+{
+    while (len > 0 && isspace((unsigned char) *s)) {
+        s++;
+        len--;
+    }
+    while (len > 0 && isspace((unsigned char) s[len - 1]))
+        len--;
+    return xstrndup(s, len);
+}
+
+static int file_slurp(const char *path, vstr *out, vstr *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    char buf[16384];
+    ssize_t n;
+
+    if (fd < 0) {
+        vstr_printf(err, "open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    vstr_reset(out);
+    while ((n = read(fd, buf, sizeof(buf))) != 0) {
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            vstr_printf(err, "read %s: %s", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        if (out->len + (size_t) n > (size_t) TABLE_FILE_MAX_SIZE) {
+            vstr_printf(err, "%s: file larger than %ld bytes", path, TABLE_FILE_MAX_SIZE);
+            close(fd);
+            return -1;
+        }
+        vstr_append(out, buf, (size_t) n);
+    }
+    close(fd);
+    if (memchr(out->data, 0, out->len)) {
+        vstr_printf(err, "%s: file contains a NUL byte", path);
+        return -1;
+    }
+    return 0;
+}
+
+argv_t *table_split(const char *s, vstr *err)
+{
+    argv_t *a = argv_new();
+    const char *p = s;
+
+    for (;;) {
+        while (*p && strchr(LIST_DELIMS, *p))
+            p++;
+        if (*p == 0)
+            break;
+        const char *start = p;
+        while (*p && !strchr(LIST_DELIMS, *p)) {
+            if (*p == '{') {
+                int level = 0;
+                do {
+                    if (*p == '{')
+                        level++;
+                    else if (*p == '}')
+                        level--;
+                    if (level > 0)
+                        p++;
+                } while (*p && level > 0);
+                if (level > 0) {
+                    vstr_printf(err, "missing '}' in \"%.100s\"", start);
+                    argv_free(a);
+                    return NULL;
+                }
+            }
+            p++;
+        }
+        argv_addn(a, start, (size_t) (p - start));
+    }
+    return a;
+}
+
+/* ---- text table syntax ---- */
+
+/* Split one logical aliases(5) line into key and value. */
+static int aliases_line(const char *line, char **key, char **value)
+{
+    const char *p = line, *colon;
+
+    if (*p == '"') {
+        const char *q = strchr(p + 1, '"');
+        if (q == NULL)
+            return -1;
+        *key = xstrndup(p + 1, (size_t) (q - p - 1));
+        colon = q + 1;
+        while (isspace((unsigned char) *colon))
+            colon++;
+        if (*colon != ':') {
+            xfree(*key);
+            return -1;
+        }
+    } else {
+        colon = strchr(p, ':');
+        if (colon == NULL || colon == p)
+            return -1;
+        *key = trimmed_dup(p, (size_t) (colon - p));
+    }
+    *value = trimmed_dup(colon + 1, strlen(colon + 1));
+    if (**key == 0 || **value == 0) {
+        xfree(*key);
+        xfree(*value);
+        return -1;
+    }
+    return 0;
+}
+
+static int postmap_line(const char *line, char **key, char **value)
+{
+    const char *p = line;
+
+    while (*p && !isspace((unsigned char) *p))
+        p++;
+    if (*p == 0)
+        return -1;
+    *key = xstrndup(line, (size_t) (p - line));
+    *value = trimmed_dup(p, strlen(p));
+    if (**value == 0) {
+        xfree(*key);
+        xfree(*value);
+        return -1;
+    }
+    return 0;
+}
+
+static int logical_line_done(const char *line, int lineno, const char *label, int flags,
+                             table_add_fn add, void *ctx)
+{
+    char *key = NULL, *value = NULL;
+    int rc;
+
+    if ((flags & TABLE_ALIASES ? aliases_line(line, &key, &value)
+                               : postmap_line(line, &key, &value)) < 0) {
+        msg_warn("%s, line %d: expected format: %s; line ignored", label, lineno,
+                 flags & TABLE_ALIASES ? "name: value" : "key whitespace value");
+        return 0;
+    }
+    fold_lower(key);
+    rc = add(ctx, key, value, lineno);
+    free(key);
+    free(value);
+    return rc;
+}
+
+int table_text_parse(const char *text, const char *label, int flags, table_add_fn add,
+                     void *ctx)
+{
+    vstr *logical = vstr_new(256);
+    int have = 0, lineno = 0, logical_lineno = 0, rc = 0;
+    const char *p = text;
+
+    while (*p && rc == 0) {
+        const char *nl = strchr(p, '\n');
+        const char *end = nl ? nl : p + strlen(p);
+        const char *q = p;
+
+        lineno++;
+        while (q < end && isspace((unsigned char) *q))
+            q++;
+        if (q == end || *q == '#') {
+            /* blank or comment */
+        } else if (q != p) {
+            if (have) {
+                vstr_putc(logical, ' ');
+                vstr_append(logical, q, (size_t) (end - q));
+            } else {
+                msg_warn("%s, line %d: continuation line without a preceding entry; ignored",
+                         label, lineno);
+            }
+        } else {
+            if (have)
+                rc = logical_line_done(vstr_str(logical), logical_lineno, label, flags, add, ctx);
+            vstr_setn(logical, p, (size_t) (end - p));
+            have = 1;
+            logical_lineno = lineno;
+        }
+        p = nl ? nl + 1 : end;
+    }
+    if (have && rc == 0)
+        rc = logical_line_done(vstr_str(logical), logical_lineno, label, flags, add, ctx);
+    vstr_free(logical);
+    return rc;
+}
+
+struct htab_add_ctx {
+    struct htab *h;
+    const char *label;
+};
+
+static int htab_add_cb(void *ctx, const char *key, const char *value, int lineno)
+{
+    struct htab_add_ctx *c = ctx;
+
+    if (htab_add(c->h, key, value))
+        msg_warn("%s, line %d: duplicate entry: \"%.100s\"; the first one is used",
+                 c->label, lineno, key);
+    return 0;
+}
+
+/* ---- the table object ---- */
+
+enum table_kind { T_TEXTHASH, T_DB, T_INLINE, T_STATIC };
+
+struct table {
+    char *spec;
+    enum table_kind kind;
+    struct htab *h;         /* texthash, inline */
+    char *static_value;
+    DB *db;
+    DBTYPE dbtype;
+    char *db_path;
+    dev_t dev;
+    ino_t ino;
+    struct timespec mtime;
+};
+
+static DB *db_open_readonly(const char *path, DBTYPE type, struct stat *st, vstr *err)
+{
+    DB *db;
+    int rc, fd;
+
+    if ((rc = db_create(&db, NULL, 0)) != 0) {
+        vstr_printf(err, "db_create: %s", db_strerror(rc));
+        return NULL;
+    }
+    if ((rc = db->open(db, NULL, path, NULL, type, DB_RDONLY, 0)) != 0) {
+        vstr_printf(err, "open database %s: %s", path, db_strerror(rc));
+        db->close(db, 0);
+        return NULL;
+    }
+    if (db->fd(db, &fd) != 0 || fstat(fd, st) != 0) {
+        if (stat(path, st) != 0)
+            memset(st, 0, sizeof(*st));
+    }
+    return db;
+}
+
+static void db_stat_remember(table *t, const struct stat *st)
+{
+    t->dev = st->st_dev;
+    t->ino = st->st_ino;
+    t->mtime = st->st_mtim;
+}
+
+/* A new .db file (postalias renames one over the old): open it instead.
+ * When the new file cannot be opened (or we are chrooted away from it),
+ * keep using the old one. */
+static void db_reopen_if_changed(table *t)
+{
+    struct stat st;
+    DB *db;
+    vstr *err;
+
+    if (stat(t->db_path, &st) != 0)
+        return;
+    if (st.st_dev == t->dev && st.st_ino == t->ino && st.st_mtim.tv_sec == t->mtime.tv_sec
+        && st.st_mtim.tv_nsec == t->mtime.tv_nsec)
+        return;
+    err = vstr_new(64);
+    db = db_open_readonly(t->db_path, t->dbtype, &st, err);
+    if (db == NULL) {
+        msg_warn("%s: %s; still using the previous version", t->spec, vstr_str(err));
+        /* do not retry on every lookup for this same file */
+        db_stat_remember(t, &st);
+    } else {
+        t->db->close(t->db, 0);
+        t->db = db;
+        db_stat_remember(t, &st);
+    }
+    vstr_free(err);
+}
+
+static int inline_parse(table *t, const char *body, vstr *err)
+{
+    const char *p = body, *end;
+    argv_t *items;
+    char *inner;
+
+    while (isspace((unsigned char) *p))
+        p++;
+    end = p + strlen(p);
+    while (end > p && isspace((unsigned char) end[-1]))
+        end--;
+    if (*p != '{' || end == p || end[-1] != '}' || end - p < 2) {
+        vstr_printf(err, "%s: expected inline:{ key=value, ... }", t->spec);
+        return -1;
+    }
+    inner = xstrndup(p + 1, (size_t) (end - p - 2));
+    items = table_split(inner, err);
+    free(inner);
+    if (items == NULL) {
+        vstr_printf(err, " in %s", t->spec);
+        return -1;
+    }
+    t->h = htab_new();
+    for (size_t i = 0; i < items->n; i++) {
+        char *item = items->v[i], *eq, *key, *value;
+        size_t len = strlen(item);
+
+        if (item[0] == '{') {
+            if (len < 2 || item[len - 1] != '}') {
+                vstr_printf(err, "%s: text after '}' in \"%.100s\"", t->spec, item);
+                argv_free(items);
+                return -1;
+            }
+            item[len - 1] = 0;
+            item++;
+        } else if (strchr(item, '{') || strchr(item, '}')) {
+            vstr_printf(err, "%s: misplaced brace in \"%.100s\"", t->spec, item);
+            argv_free(items);
+            return -1;
+        }
+        eq = strchr(item, '=');
+        if (eq == NULL) {
+            vstr_printf(err, "%s: missing '=' in \"%.100s\"", t->spec, item);
+            argv_free(items);
+            return -1;
+        }
+        key = trimmed_dup(item, (size_t) (eq - item));
+        value = trimmed_dup(eq + 1, strlen(eq + 1));
+        if (*key == 0) {
+            vstr_printf(err, "%s: empty key in \"%.100s\"", t->spec, item);
+            free(key);
+            free(value);
+            argv_free(items);
+            return -1;
+        }
+        fold_lower(key);
+        htab_add(t->h, key, value);
+        free(key);
+        free(value);
+    }
+    argv_free(items);
+    return 0;
+}
+
+static int static_parse(table *t, const char *body, vstr *err)
+{
+    size_t len = strlen(body);
+
+    if (body[0] == '{') {
+        if (len < 2 || body[len - 1] != '}') {
+            vstr_printf(err, "%s: expected static:{ text }", t->spec);
+            return -1;
+        }
+        t->static_value = trimmed_dup(body + 1, len - 2);
+    } else {
+        t->static_value = xstrdup(body);
+    }
+    return 0;
+}
+
+static int texthash_open(table *t, const char *path, int flags, vstr *err)
+{
+    vstr *text = vstr_new(4096);
+    struct htab_add_ctx c;
+
+    if (file_slurp(path, text, err) < 0) {
+        vstr_free(text);
+        return -1;
+    }
+    t->h = htab_new();
+    c.h = t->h;
+    c.label = path;
+    table_text_parse(vstr_str(text), path, flags, htab_add_cb, &c);
+    vstr_free(text);
+    return 0;
+}
+
+table *table_open(const char *spec, int flags, vstr *err)
+{
+    const char *colon = strchr(spec, ':');
+    table *t;
+    size_t tlen;
+    const char *name;
+    int rc = -1;
+
+    if (colon == NULL || colon == spec) {
+        vstr_printf(err, "table \"%.200s\": expected type:name", spec);
+        return NULL;
+    }
+    tlen = (size_t) (colon - spec);
+    name = colon + 1;
+    t = xcalloc(1, sizeof(*t));
+    t->spec = xstrdup(spec);
+#define TYPE_IS(s) (tlen == strlen(s) && strncmp(spec, s, tlen) == 0)
+    if (TYPE_IS("texthash")) {
+        t->kind = T_TEXTHASH;
+        if (*name == 0)
+            vstr_printf(err, "%s: missing file name", spec);
+        else
+            rc = texthash_open(t, name, flags, err);
+    } else if (TYPE_IS("hash") || TYPE_IS("btree")) {
+        struct stat st;
+        vstr *path = vstr_new(256);
+
+        t->kind = T_DB;
+        t->dbtype = TYPE_IS("hash") ? DB_HASH : DB_BTREE;
+        vstr_printf(path, "%s.db", name);
+        t->db_path = vstr_export(path);
+        if (*name == 0) {
+            vstr_printf(err, "%s: missing file name", spec);
+        } else if ((t->db = db_open_readonly(t->db_path, t->dbtype, &st, err)) != NULL) {
+            db_stat_remember(t, &st);
+            rc = 0;
+        }
+    } else if (TYPE_IS("inline")) {
+        t->kind = T_INLINE;
+        rc = inline_parse(t, name, err);
+    } else if (TYPE_IS("static")) {
+        t->kind = T_STATIC;
+        rc = static_parse(t, name, err);
+    } else {
+        vstr_printf(err, "table \"%.200s\": unsupported table type \"%.*s\" "
+                    "(use hash, btree, texthash, inline or static)", spec, (int) tlen, spec);
+    }
+#undef TYPE_IS
+    if (rc < 0) {
+        table_close(t);
+        return NULL;
+    }
+    return t;
+}
+
+static int db_get(DB *db, const char *key, size_t len, vstr *result)
+{
+    DBT k, v;
+    int rc;
+
+    memset(&k, 0, sizeof(k));
+    memset(&v, 0, sizeof(v));
+    k.data = (void *) key;
+    k.size = (u_int32_t) len;
+    rc = db->get(db, NULL, &k, &v, 0);
+    if (rc == DB_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return -rc;
+    len = v.size;
+    if (len > 0 && ((char *) v.data)[len - 1] == 0)
+        len--;
+    vstr_setn(result, v.data, len);
+    return 1;
+}
+
+int table_lookup(table *t, const char *key, vstr *result)
+{
+    struct hentry *e;
+    char *folded;
+    int rc = 0;
+
+    switch (t->kind) {
+    case T_STATIC:
+        vstr_set(result, t->static_value);
+        return 1;
+    case T_TEXTHASH:
+    case T_INLINE:
+        folded = xstrdup(key);
+        fold_lower(folded);
+        e = htab_find(t->h, folded);
+        free(folded);
+        if (e == NULL)
+            return 0;
+        vstr_set(result, e->value);
+        return 1;
+    case T_DB:
+        db_reopen_if_changed(t);
+        folded = xstrdup(key);
+        fold_lower(folded);
+        /* Postfix-built files store the key with its NUL; try that first */
+        rc = db_get(t->db, folded, strlen(folded) + 1, result);
+        if (rc == 0)
+            rc = db_get(t->db, folded, strlen(folded), result);
+        free(folded);
+        if (rc < 0) {
+            msg_error("%s: lookup error: %s", t->spec, db_strerror(-rc));
+            return -1;
+        }
+        return rc;
+    }
+    return 0;
+}
+
+void table_close(table *t)
+{
+    if (t == NULL)
+        return;
+    if (t->db)
+        t->db->close(t->db, 0);
+    htab_free(t->h);
+    free(t->static_value);
+    free(t->db_path);
+    free(t->spec);
+    free(t);
+}
+
+const char *table_spec(const table *t)
+{
+    return t->spec;
+}
+
+/* ---- lists of tables ---- */
+
+struct table_list {
+    table **tables;
+    size_t n;
+};
+
+table_list *table_list_open(const char *specs, int flags, vstr *err)
+{
+    argv_t *a = table_split(specs, err);
+    table_list *tl;
+
+    if (a == NULL)
+        return NULL;
+    if (a->n > TABLE_LIST_MAX) {
+        vstr_printf(err, "more than %d tables in \"%.100s\"", TABLE_LIST_MAX, specs);
+        argv_free(a);
+        return NULL;
+    }
+    tl = xcalloc(1, sizeof(*tl));
+    tl->tables = xcalloc(a->n + 1, sizeof(*tl->tables));
+    for (size_t i = 0; i < a->n; i++) {
+        table *t = table_open(a->v[i], flags, err);
+        if (t == NULL) {
+            table_list_close(tl);
+            argv_free(a);
+            return NULL;
+        }
+        tl->tables[tl->n++] = t;
+    }
+    argv_free(a);
+    return tl;
+}
+
+int table_list_lookup(table_list *tl, const char *key, vstr *result)
+{
+    for (size_t i = 0; i < tl->n; i++) {
+        int rc = table_lookup(tl->tables[i], key, result);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+void table_list_close(table_list *tl)
+{
+    if (tl == NULL)
+        return;
+    for (size_t i = 0; i < tl->n; i++)
+        table_close(tl->tables[i]);
+    free(tl->tables);
+    free(tl);
+}
+
+/* ---- building Berkeley DB files (postalias, postmap) ---- */
+
+static int db_type_parse(const char *type, DBTYPE *dbtype, vstr *err)
+{
+    if (strcmp(type, "hash") == 0)
+        *dbtype = DB_HASH;
+    else if (strcmp(type, "btree") == 0)
+        *dbtype = DB_BTREE;
+    else {
+        vstr_printf(err, "unsupported database type \"%.50s\" (use hash or btree)", type);
+        return -1;
+    }
+    return 0;
+}
+
+struct db_build_ctx {
+    DB *db;
+    const char *label;
+    int error;
+    vstr *err;
+};
+
+static int db_build_add(void *ctx, const char *key, const char *value, int lineno)
+{
+    struct db_build_ctx *c = ctx;
+    DBT k, v;
+    int rc;
+
+    memset(&k, 0, sizeof(k));
+    memset(&v, 0, sizeof(v));
+    /* key and value both with their NUL, as Postfix's tools store them */
+    k.data = (void *) key;
+    k.size = (u_int32_t) strlen(key) + 1;
+    v.data = (void *) value;
+    v.size = (u_int32_t) strlen(value) + 1;
+    rc = c->db->put(c->db, NULL, &k, &v, DB_NOOVERWRITE);
+    if (rc == DB_KEYEXIST) {
+        msg_warn("%s, line %d: duplicate entry: \"%.100s\"; the first one is used",
+                 c->label, lineno, key);
+        return 0;
+    }
+    if (rc != 0) {
+        vstr_printf(c->err, "%s: write error: %s", c->label, db_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+int table_db_build(const char *type, const char *path, int flags, vstr *err)
+{
+    DBTYPE dbtype;
+    vstr *text, *tmp, *dbpath;
+    struct db_build_ctx c;
+    struct stat src;
+    DB *db = NULL;
+    int rc, fd, status = -1;
+
+    if (db_type_parse(type, &dbtype, err) < 0)
+        return -1;
+    text = vstr_new(4096);
+    tmp = vstr_new(256);
+    dbpath = vstr_new(256);
+    if (stat(path, &src) != 0) {
+        vstr_printf(err, "%s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (file_slurp(path, text, err) < 0)
+        goto out;
+    vstr_printf(dbpath, "%s.db", path);
+    vstr_printf(tmp, "%s.db.tmp%08x", path, arc4random());
+    if ((rc = db_create(&db, NULL, 0)) != 0) {
+        vstr_printf(err, "db_create: %s", db_strerror(rc));
+        db = NULL;
+        goto out;
+    }
+    if ((rc = db->open(db, NULL, vstr_str(tmp), NULL, dbtype, DB_CREATE | DB_EXCL, 0644)) != 0) {
+        vstr_printf(err, "create database %s: %s", vstr_str(tmp), db_strerror(rc));
+        db->close(db, 0);
+        db = NULL;
+        goto out;
+    }
+    c.db = db;
+    c.label = path;
+    c.error = 0;
+    c.err = err;
+    if (table_text_parse(vstr_str(text), path, flags, db_build_add, &c) < 0)
+        goto out_unlink;
+    rc = db->close(db, 0);
+    db = NULL;
+    if (rc != 0) {
+        vstr_printf(err, "close database %s: %s", vstr_str(tmp), db_strerror(rc));
+        goto out_unlink;
+    }
+    if ((fd = open(vstr_str(tmp), O_RDONLY | O_CLOEXEC)) < 0) {
+        vstr_printf(err, "open %s: %s", vstr_str(tmp), strerror(errno));
+        goto out_unlink;
+    }
+    /* as root, give the table to the owner of its source file */
+    if (geteuid() == 0 && fchown(fd, src.st_uid, src.st_gid) != 0)
+        msg_warn("chown %s: %s", vstr_str(tmp), strerror(errno));
+    if (fsync(fd) != 0) {
+        vstr_printf(err, "fsync %s: %s", vstr_str(tmp), strerror(errno));
+        close(fd);
+        goto out_unlink;
+    }
+    close(fd);
+    if (rename_durable(vstr_str(tmp), vstr_str(dbpath)) != 0) {
+        vstr_printf(err, "rename %s to %s: %s", vstr_str(tmp), vstr_str(dbpath), strerror(errno));
+        goto out_unlink;
+    }
+    status = 0;
+    goto out;
+
+out_unlink:
+    if (db)
+        db->close(db, 0);
+    db = NULL;
+    unlink(vstr_str(tmp));
+out:
+    vstr_free(text);
+    vstr_free(tmp);
+    vstr_free(dbpath);
+    return status;
+}
+
+int table_db_dump(const char *type, const char *path,
+                  void (*print)(void *ctx, const char *key, const char *value), void *ctx,
+                  vstr *err)
+{
+    DBTYPE dbtype;
+    vstr *dbpath, *key, *value;
+    struct stat st;
+    DBC *cursor;
+    DBT k, v;
+    DB *db;
+    int rc;
+
+    if (db_type_parse(type, &dbtype, err) < 0)
+        return -1;
+    dbpath = vstr_new(256);
+    vstr_printf(dbpath, "%s.db", path);
+    db = db_open_readonly(vstr_str(dbpath), dbtype, &st, err);
+    vstr_free(dbpath);
+    if (db == NULL)
+        return -1;
+    if ((rc = db->cursor(db, NULL, &cursor, 0)) != 0) {
+        vstr_printf(err, "%s: cursor: %s", path, db_strerror(rc));
+        db->close(db, 0);
+        return -1;
+    }
+    key = vstr_new(64);
+    value = vstr_new(64);
+    memset(&k, 0, sizeof(k));
+    memset(&v, 0, sizeof(v));
+    while ((rc = cursor->get(cursor, &k, &v, DB_NEXT)) == 0) {
+        size_t klen = k.size, vlen = v.size;
+        if (klen > 0 && ((char *) k.data)[klen - 1] == 0)
+            klen--;
+        if (vlen > 0 && ((char *) v.data)[vlen - 1] == 0)
+            vlen--;
+        vstr_setn(key, k.data, klen);
+        vstr_setn(value, v.data, vlen);
+        print(ctx, vstr_str(key), vstr_str(value));
+    }
+    cursor->close(cursor);
+    db->close(db, 0);
+    vstr_free(key);
+    vstr_free(value);
+    if (rc != DB_NOTFOUND) {
+        vstr_printf(err, "%s: read error: %s", path, db_strerror(rc));
+        return -1;
+    }
+    return 0;
+}

@@ -9,6 +9,7 @@
  * aliases(5) text syntax ("name: value", continuation lines) for texthash. */
 #ifndef POSTHORN_TABLE_H
 #define POSTHORN_TABLE_H
+#include "argv.h"
 #include "vstr.h"
 
 #define TABLE_ALIASES 1
@@ -27,5 +28,31 @@ typedef struct table_list table_list;
 table_list *table_list_open(const char *specs, int flags, vstr *err);
 int table_list_lookup(table_list *tl, const char *key, vstr *result);
 void table_list_close(table_list *tl);
+
+/* Split a list of table specs (or match list patterns) at commas and
+ * whitespace, keeping "{...}" groups (inline:{ a=b, c=d }) whole.  NULL
+ * (text in err) on an unbalanced '{'. */
+argv_t *table_split(const char *s, vstr *err);
+
+/* The text syntax of texthash tables and of postmap/postalias source
+ * files: "key whitespace value" (flags 0) or aliases(5) "name: value"
+ * (TABLE_ALIASES); lines starting with whitespace continue the previous
+ * entry; '#' comment lines.  Keys are folded to lower case.  Malformed
+ * lines are logged (label, line N) and skipped.  add() returning -1 stops
+ * the parse and makes it return -1. */
+typedef int (*table_add_fn)(void *ctx, const char *key, const char *value, int lineno);
+int table_text_parse(const char *text, const char *label, int flags, table_add_fn add,
+                     void *ctx);
+
+/* Build PATH.db (type "hash" or "btree") from the text file PATH: a new
+ * file PATH.db.tmpXXXXXXXX is written, fsynced and renamed over PATH.db,
+ * so readers see either the old table or the new one.  Keys and values are
+ * stored with their terminating NUL, as Postfix's tools store them.
+ * 0, or -1 with the reason in err. */
+int table_db_build(const char *type, const char *path, int flags, vstr *err);
+/* Call print(key, value) for every entry of PATH.db. */
+int table_db_dump(const char *type, const char *path,
+                  void (*print)(void *ctx, const char *key, const char *value), void *ctx,
+                  vstr *err);
 
 #endif

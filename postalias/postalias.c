@@ -1,0 +1,157 @@
+/* postalias: build Berkeley DB alias tables from aliases(5) text files
+ * (FILE -> FILE.db, replaced atomically), query them (-q) and dump them
+ * (-s).  With no file arguments it works on $alias_database.  The table
+ * code lives in lib/table.c; this file is only the command line. */
+#include "config.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+#include "argv.h"
+#include "log.h"
+#include "mem.h"
+#include "params.h"
+#include "table.h"
+#include "vstr.h"
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: postalias [-c config_dir] [-q key] [-s] [file_type:]file_name...\n");
+    exit(EX_USAGE);
+}
+
+/* "hash:/etc/aliases" -> type "hash", path "/etc/aliases"; a bare name gets
+ * default_database_type.  Returns -1 for an unsupported type. */
+static int spec_split(const char *spec, char **type, char **path)
+{
+    const char *colon = strchr(spec, ':');
+
+    if (colon && colon != spec && spec[0] != '/') {
+        *type = xstrndup(spec, (size_t) (colon - spec));
+        *path = xstrdup(colon + 1);
+    } else {
+        *type = xstrdup(config_str("default_database_type"));
+        *path = xstrdup(spec);
+    }
+    if (strcmp(*type, "hash") != 0 && strcmp(*type, "btree") != 0) {
+        msg_error("%s: unsupported table type \"%s\" (postalias builds hash and btree tables)",
+                  spec, *type);
+        return -1;
+    }
+    if (**path == 0) {
+        msg_error("%s: missing file name", spec);
+        return -1;
+    }
+    return 0;
+}
+
+static void dump_print(void *ctx, const char *key, const char *value)
+{
+    printf("%s: %s\n", key, value);
+}
+
+int main(int argc, char **argv)
+{
+    const char *config_arg = NULL, *query = NULL;
+    int dump = 0, ch, status = 0, found = 0;
+    argv_t *specs;
+    vstr *err, *value;
+
+    log_init("postalias");
+    log_also_stderr(1);
+    while ((ch = getopt(argc, argv, "c:q:sv")) != -1) {
+        switch (ch) {
+        case 'c':
+            config_arg = optarg;
+            break;
+        case 'q':
+            query = optarg;
+            break;
+        case 's':
+            dump = 1;
+            break;
+        case 'v':
+            msg_verbose++;
+            break;
+        default:
+            usage();
+        }
+    }
+    if (query && dump)
+        usage();
+    err = vstr_new(128);
+    value = vstr_new(128);
+    if (config_load(config_dir_choose(config_arg), err) < 0) {
+        /* strip the newline that ends config errors */
+        while (err->len && err->data[err->len - 1] == '\n')
+            vstr_truncate(err, err->len - 1);
+        msg_error("%s", vstr_str(err));
+        exit(EX_CONFIG);
+    }
+    if (optind < argc) {
+        specs = argv_new();
+        for (int i = optind; i < argc; i++)
+            argv_add(specs, argv[i]);
+    } else {
+        specs = table_split(config_str("alias_database"), err);
+        if (specs == NULL) {
+            msg_error("main.cf: parameter alias_database: %s", vstr_str(err));
+            exit(EX_CONFIG);
+        }
+        if (specs->n == 0) {
+            msg_error("no alias database: alias_database is empty and no file was given");
+            exit(EX_USAGE);
+        }
+    }
+    for (size_t i = 0; i < specs->n && !found; i++) {
+        char *type = NULL, *path = NULL;
+
+        vstr_reset(err);
+        if (spec_split(specs->v[i], &type, &path) < 0) {
+            free(type);
+            free(path);
+            exit(EX_USAGE);
+        }
+        if (query) {
+            vstr *tspec = vstr_new(128);
+            table *t;
+            vstr_printf(tspec, "%s:%s", type, path);
+            t = table_open(vstr_str(tspec), TABLE_ALIASES, err);
+            vstr_free(tspec);
+            if (t == NULL) {
+                msg_error("%s", vstr_str(err));
+                exit(EX_TEMPFAIL);
+            }
+            switch (table_lookup(t, query, value)) {
+            case 1:
+                printf("%s\n", vstr_str(value));
+                found = 1;
+                break;
+            case -1:
+                exit(EX_TEMPFAIL);
+            }
+            table_close(t);
+        } else if (dump) {
+            if (table_db_dump(type, path, dump_print, NULL, err) < 0) {
+                msg_error("%s", vstr_str(err));
+                exit(EX_TEMPFAIL);
+            }
+        } else if (table_db_build(type, path, TABLE_ALIASES, err) < 0) {
+            msg_error("%s", vstr_str(err));
+            status = EX_TEMPFAIL;
+        }
+        free(type);
+        free(path);
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        msg_error("write error on standard output");
+        exit(EX_IOERR);
+    }
+    if (query)
+        exit(found ? 0 : 1);
+    argv_free(specs);
+    vstr_free(err);
+    vstr_free(value);
+    return status;
+}
