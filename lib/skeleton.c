@@ -527,12 +527,14 @@ static void event_servers_start(void)
 }
 
 int multi_server_main(int argc, char **argv, void (*on_accept)(int fd, void *ctx),
-                      int session_cap, const struct server_hooks *hooks)
+                      const char *session_cap_param, const struct server_hooks *hooks)
 {
     server_start(argc, argv, hooks);
     multi_on_accept = on_accept;
     multi_hooks = hooks;
-    multi_cap = session_cap > 0 ? session_cap : 1;
+    multi_cap = session_cap_param ? (int) config_int(session_cap_param) : 1;
+    if (multi_cap < 1)
+        multi_cap = 1;
     event_servers_start();
     if (opt_standalone) {
         int fd = dup(0);

@@ -38,9 +38,10 @@ int single_server_main(int argc, char **argv, void (*service)(stream *client, vo
 /* Event-driven: on_accept(fd) gets each new non-blocking client socket and
  * registers it with event.h.  The daemon calls multi_server_disconnect()
  * when a client is finished, so the skeleton can track availability
- * (session_cap from the daemon), idle time and max_use. */
+ * (at most session_cap_param's value of clients at once, read after the
+ * configuration is loaded; NULL: one), idle time and max_use. */
 int multi_server_main(int argc, char **argv, void (*on_accept)(int fd, void *ctx),
-                      int session_cap, const struct server_hooks *hooks);
+                      const char *session_cap_param, const struct server_hooks *hooks);
 void multi_server_disconnect(void);
 /* Stop accepting and exit once every client is gone (used on SIGTERM and
  * when the master goes away; the skeleton calls it itself then). */

@@ -1,0 +1,370 @@
+/* cleanup(8) message processing: checks the client's records in order,
+ * copies the envelope, buffers the message header to learn what it lacks,
+ * adds Message-ID:/Date: for local submissions, counts the content size
+ * and enforces message_size_limit.  Knows nothing about sockets. */
+#include "config.h"
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include "cleanup.h"
+#include "log.h"
+#include "mem.h"
+#include "record.h"
+#include "stream.h"
+#include "vstr.h"
+
+/* How much of a header line is kept to classify it and read its value. */
+#define LINE_START_MAX 4096
+
+cleanup_state *cleanup_state_new(const char *id, const struct cleanup_limits *lim, time_t now)
+{
+    cleanup_state *st = xcalloc(1, sizeof(*st));
+
+    memcpy(st->id, id, QUEUE_ID_LEN);
+    st->id[QUEUE_ID_LEN] = '\0';
+    st->lim = *lim;
+    st->why = vstr_new(64);
+    st->header_recs = vstr_new(1024);
+    st->line_recs = vstr_new(256);
+    st->line_start = vstr_new(256);
+    st->added_msgid = vstr_new(64);
+    hdr_scan_init(&st->scan);
+    st->phase = PHASE_ENVELOPE;
+    st->now = now;
+    return st;
+}
+
+void cleanup_state_free(cleanup_state *st)
+{
+    if (st == NULL)
+        return;
+    vstr_free(st->why);
+    vstr_free(st->header_recs);
+    vstr_free(st->line_recs);
+    vstr_free(st->line_start);
+    vstr_free(st->added_msgid);
+    hdr_scan_free(&st->scan);
+    free(st);
+}
+
+void cleanup_fail(cleanup_state *st, int error, const char *fmt, ...)
+{
+    int saved = errno;
+    va_list ap;
+
+    if (st->error != CLEANUP_OK)
+        return;
+    st->error = error;
+    st->saved_errno = saved;
+    vstr_reset(st->why);
+    va_start(ap, fmt);
+    vstr_vprintf(st->why, fmt, ap);
+    va_end(ap);
+    errno = saved;
+}
+
+static int writing(const cleanup_state *st)
+{
+    return st->error == CLEANUP_OK && st->dst != NULL;
+}
+
+static void put_rec(cleanup_state *st, int type, const void *data, size_t len)
+{
+    int status;
+
+    if (!writing(st))
+        return;
+    if ((status = rec_put(st->dst, type, data, len)) != 0)
+        cleanup_fail(st, CLEANUP_ERR_WRITE, "queue file write error: %s",
+                     status == STREAM_ERROR ? strerror(errno) : stream_strerror(status));
+}
+
+static void put_raw(cleanup_state *st, const vstr *buf)
+{
+    int status;
+
+    if (!writing(st) || vstr_len(buf) == 0)
+        return;
+    if ((status = stream_write(st->dst, vstr_str(buf), vstr_len(buf))) != 0)
+        cleanup_fail(st, CLEANUP_ERR_WRITE, "queue file write error: %s",
+                     status == STREAM_ERROR ? strerror(errno) : stream_strerror(status));
+}
+
+void cleanup_size_data(vstr *out, long content_size, long content_offset, long rcpt_count)
+{
+    vstr_reset(out);
+    vstr_printf(out, "%ld %ld %ld", content_size, content_offset, rcpt_count);
+    while (vstr_len(out) < REC_SIZE_WIDTH)
+        vstr_putc(out, ' ');
+}
+
+void cleanup_begin(cleanup_state *st, stream *dst, const struct timeval *arrival)
+{
+    vstr *buf = vstr_new(REC_SIZE_WIDTH + 1);
+
+    st->dst = dst;
+    put_rec(st, REC_VERSION, "1", 1);
+    st->size_offset = stream_offset(dst);
+    cleanup_size_data(buf, 0, 0, 0);
+    put_rec(st, REC_SIZE, vstr_str(buf), vstr_len(buf));
+    vstr_reset(buf);
+    vstr_printf(buf, "%lld.%06ld", (long long)arrival->tv_sec, (long)arrival->tv_usec);
+    put_rec(st, REC_TIME, vstr_str(buf), vstr_len(buf));
+    vstr_free(buf);
+}
+
+/* Envelope text: no NUL and no line break (injected lines forge envelopes). */
+static int text_ok(const char *data, size_t len)
+{
+    return memchr(data, '\0', len) == NULL && memchr(data, '\n', len) == NULL
+           && memchr(data, '\r', len) == NULL;
+}
+
+/* A small decimal number in [min, max]. */
+static int decimal_ok(const char *data, size_t len, long min, long max, long *out)
+{
+    long v = 0;
+    size_t i;
+
+    if (len == 0 || len > 9)
+        return 0;
+    for (i = 0; i < len; i++) {
+        if (data[i] < '0' || data[i] > '9')
+            return 0;
+        v = v * 10 + (data[i] - '0');
+    }
+    if (v < min || v > max)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+/* "name=value" with a lower-case identifier name. */
+static int attr_record_ok(const char *data, size_t len)
+{
+    const char *eq = memchr(data, '=', len);
+    const char *p;
+
+    if (eq == NULL || eq == data || !text_ok(data, len))
+        return 0;
+    for (p = data; p < eq; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+            return 0;
+    return 1;
+}
+
+static int proto_error(cleanup_state *st, const char *what, int type)
+{
+    if (type > 32 && type < 127)
+        cleanup_fail(st, CLEANUP_ERR_PROTO, "malformed client request: %s (record type '%c')",
+                     what, type);
+    else
+        cleanup_fail(st, CLEANUP_ERR_PROTO, "malformed client request: %s (record type %d)",
+                     what, type);
+    return -1;
+}
+
+static void check_size(cleanup_state *st)
+{
+    if (st->content_size + st->envelope_size > st->lim.message_size_limit)
+        cleanup_fail(st, CLEANUP_ERR_SIZE, "message size exceeds message_size_limit %ld",
+                     st->lim.message_size_limit);
+}
+
+static int envelope_record(cleanup_state *st, int type, const char *data, size_t len)
+{
+    long num;
+
+    st->envelope_size += (long)len;
+    check_size(st);
+    switch (type) {
+    case REC_FLAGS:
+        if (st->have_flags || !decimal_ok(data, len, 0, 0xffff, &num))
+            return proto_error(st, "bad or repeated flags", type);
+        st->have_flags = 1;
+        st->flags = (int)num;
+        break;
+    case REC_SENDER:
+        if (st->have_sender || !text_ok(data, len))
+            return proto_error(st, "bad or repeated sender", type);
+        st->have_sender = 1;
+        break;
+    case REC_ATTR:
+        if (!attr_record_ok(data, len))
+            return proto_error(st, "bad attribute", type);
+        break;
+    case REC_ORCPT:
+        if (st->have_orcpt || !text_ok(data, len))
+            return proto_error(st, "bad or repeated original recipient", type);
+        st->have_orcpt = 1;
+        break;
+    case REC_NOTIFY:
+        if (st->have_notify || !decimal_ok(data, len, 1, 15, &num))
+            return proto_error(st, "bad or repeated notify mask", type);
+        st->have_notify = 1;
+        break;
+    case REC_RCPT:
+        if (!st->have_sender)
+            return proto_error(st, "recipient before sender", type);
+        if (len == 0 || !text_ok(data, len))
+            return proto_error(st, "bad recipient", type);
+        st->have_orcpt = st->have_notify = 0;
+        st->rcpt_count++;
+        break;
+    case REC_MESSAGE:
+        if (!st->have_sender || st->rcpt_count == 0 || st->have_orcpt || st->have_notify
+            || len != 0)
+            return proto_error(st, "content before sender or recipients", type);
+        if (st->dst != NULL)
+            st->content_offset = stream_offset(st->dst);
+        st->phase = PHASE_CONTENT;
+        st->in_header = 1;
+        break;
+    default:
+        return proto_error(st, "unexpected record in envelope", type);
+    }
+    put_rec(st, type, data, len);
+    return 0;
+}
+
+/* Append a header line cleanup adds, counted as content. */
+static void add_header_line(cleanup_state *st, const vstr *line)
+{
+    put_rec(st, REC_LINE, vstr_str(line), vstr_len(line));
+    st->content_size += (long)vstr_len(line) + 2;
+}
+
+static void log_message_id(cleanup_state *st, const char *value)
+{
+    char buf[512];
+
+    if (*value != '\0')
+        msg_info("%s: message-id=%s", st->id, log_printable(buf, sizeof(buf), value, strlen(value)));
+}
+
+/* The header ends before the line now in line_recs (which may be empty,
+ * or only the first pieces of a long line).  body_line: that line is a
+ * non-empty line that is not a header line. */
+static void end_header(cleanup_state *st, int body_line)
+{
+    vstr *line = vstr_new(128);
+    int added = 0;
+
+    put_raw(st, st->header_recs);
+    if (st->flags & REC_FLAG_LOCAL_CLIENT) {
+        if (!(st->scan.seen & HDR_SEEN_MSGID)) {
+            hdr_make_msgid(st->added_msgid, st->now, st->id, st->lim.myhostname);
+            vstr_set(line, "Message-ID: ");
+            vstr_append(line, vstr_str(st->added_msgid), vstr_len(st->added_msgid));
+            add_header_line(st, line);
+            added = 1;
+        }
+        if (!(st->scan.seen & HDR_SEEN_DATE)) {
+            vstr_set(line, "Date: ");
+            hdr_format_date(line, st->now);
+            add_header_line(st, line);
+            added = 1;
+        }
+    }
+    if (st->scan.seen & HDR_SEEN_MSGID)
+        log_message_id(st, hdr_scan_msgid(&st->scan));
+    else
+        log_message_id(st, vstr_str(st->added_msgid));
+    /* Keep what we added in the header: separate it from a body that
+     * started without the empty line. */
+    if (added && body_line) {
+        put_rec(st, REC_LINE, "", 0);
+        st->content_size += 2;
+    }
+    put_raw(st, st->line_recs);
+    vstr_reset(st->header_recs);
+    vstr_reset(st->line_recs);
+    vstr_reset(st->line_start);
+    st->in_header = 0;
+    vstr_free(line);
+}
+
+static void content_piece(cleanup_state *st, int type, const char *data, size_t len)
+{
+    long counted = (long)len + (type == REC_LINE ? 2 : 0);
+    size_t keep;
+    enum hdr_kind kind;
+
+    st->content_size += counted;
+    check_size(st);
+    if (!st->in_header) {
+        put_rec(st, type, data, len);
+        return;
+    }
+    /* Buffer the header (bounded by header_size_limit). */
+    rec_append(st->line_recs, type, data, len);
+    if (vstr_len(st->line_start) < LINE_START_MAX) {
+        keep = LINE_START_MAX - vstr_len(st->line_start);
+        vstr_append(st->line_start, data, len < keep ? len : keep);
+    }
+    st->header_size += counted;
+    if (st->header_size > st->lim.header_size_limit) {
+        /* The rest of the message is body, as Postfix does. */
+        end_header(st, 1);
+        return;
+    }
+    if (type != REC_LINE)
+        return;
+    kind = hdr_scan_line(&st->scan, vstr_str(st->line_start), vstr_len(st->line_start));
+    if (kind == HDR_KIND_FIELD || kind == HDR_KIND_CONT) {
+        vstr_append(st->header_recs, vstr_str(st->line_recs), vstr_len(st->line_recs));
+        vstr_reset(st->line_recs);
+        vstr_reset(st->line_start);
+    } else {
+        end_header(st, kind == HDR_KIND_OTHER);
+    }
+}
+
+static int content_record(cleanup_state *st, int type, const char *data, size_t len)
+{
+    switch (type) {
+    case REC_LINE:
+    case REC_CONT:
+        content_piece(st, type, data, len);
+        st->in_piece = (type == REC_CONT);
+        return 0;
+    case REC_XTRA:
+    case REC_END:
+        if (st->in_piece)
+            return proto_error(st, "content ends inside a line", type);
+        if (len != 0)
+            return proto_error(st, "data in end record", type);
+        if (st->in_header)
+            end_header(st, 0);
+        put_rec(st, REC_XTRA, "", 0);
+        st->phase = PHASE_EXTRACTED;
+        if (type == REC_XTRA)
+            return 0;
+        put_rec(st, REC_END, "", 0);
+        st->phase = PHASE_DONE;
+        return 1;
+    default:
+        return proto_error(st, "unexpected record in content", type);
+    }
+}
+
+int cleanup_record(cleanup_state *st, int type, const char *data, size_t len)
+{
+    switch (st->phase) {
+    case PHASE_ENVELOPE:
+        return envelope_record(st, type, data, len);
+    case PHASE_CONTENT:
+        return content_record(st, type, data, len);
+    case PHASE_EXTRACTED:
+        if (type != REC_END || len != 0)
+            return proto_error(st, "unexpected record after content", type);
+        put_rec(st, REC_END, "", 0);
+        st->phase = PHASE_DONE;
+        return 1;
+    default:
+        return proto_error(st, "record after end", type);
+    }
+}
