@@ -174,6 +174,9 @@ int queue_tree_check(const char *qdir, uid_t owner, vstr *problems)
         vstr_reset(path);
         vstr_printf(path, "%s/%s", qdir, queue_dirs[i].name);
         if (lstat(vstr_str(path), &st) != 0) {
+            /* master creates missing directories when it starts. */
+            if (errno == ENOENT)
+                continue;
             vstr_printf(problems, "%s: %s; fix: mkdir -m %04o %s%s\n", vstr_str(path),
                         strerror(errno), (unsigned) queue_dirs[i].mode, vstr_str(path),
                         geteuid() == 0 ? " and chown it" : "");

@@ -36,7 +36,8 @@ void queue_temp_path(vstr *out, const char *id);
  * Returns 0, or -1 with the problem in err. */
 int queue_tree_create(const char *qdir, uid_t owner, gid_t setgid_gid, vstr *err);
 /* Check the tree without changing it; one line per problem in problems,
- * each saying how to fix it. Returns the count. */
+ * each saying how to fix it. Returns the count.  A missing subdirectory is
+ * not a problem: master creates it at start. */
 int queue_tree_check(const char *qdir, uid_t owner, vstr *problems);
 
 /* Iterate over the valid queue ids in a queue (temp files and other names
