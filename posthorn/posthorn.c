@@ -254,17 +254,57 @@ static void check_accounts(uid_t *owner_uid)
                  "setgid_group \"%s\" does not exist", config_str("setgid_group"));
 }
 
+/* As root: the queue directory is the chroot of the unprivileged
+ * daemons, so it and every directory above it must belong to root, must
+ * not be writable by others, and must let mail_owner pass through. */
+static void check_queue_path(const char *qdir, uid_t owner_uid)
+{
+    char *path = xstrdup(qdir);
+    struct stat st;
+    char *slash;
+
+    for (int top = 1;; top = 0) {
+        const char *name = *path ? path : "/";
+
+        if (stat(name, &st) == 0 && S_ISDIR(st.st_mode)) {
+            if (st.st_uid != 0)
+                problemf("chown root each directory on the path to queue_directory",
+                         "%s is owned by uid %ld, not root", name, (long) st.st_uid);
+            /* A sticky /tmp above us is fine: nobody can rename our entry. */
+            if ((st.st_mode & (S_IWGRP | S_IWOTH)) && (top || !(st.st_mode & S_ISVTX)))
+                problemf("chmod go-w each directory on the path to queue_directory",
+                         "%s is writable by group or others", name);
+            if (owner_uid != 0 && (st.st_mode & S_IXOTH) == 0)
+                problemf("chmod o+x each directory on the path to queue_directory",
+                         "%s is not searchable by mail_owner", name);
+        }
+        slash = strrchr(path, '/');
+        if (slash == NULL || *path == '\0')
+            break;
+        *slash = '\0';
+    }
+    free(path);
+}
+
 static void check_queue(uid_t owner_uid)
 {
     const char *qdir = config_str("queue_directory");
     struct stat st;
     vstr *problems = vstr_new(100);
 
-    if (stat(qdir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        problemf("create it (mkdir -p), or run posthorn start once, which creates the tree",
-                 "queue_directory %s does not exist", qdir);
-    } else if (queue_tree_check(qdir, owner_uid, problems) > 0) {
-        problem_lines(vstr_str(problems), "run posthorn start, which repairs the queue tree");
+    if (stat(qdir, &st) < 0) {
+        if (errno != ENOENT)
+            problemf("make it readable, or correct queue_directory in main.cf",
+                     "queue_directory %s: %s", qdir, strerror(errno));
+        /* Missing: master creates it and the tree at start. */
+    } else if (!S_ISDIR(st.st_mode)) {
+        problemf("remove it, or correct queue_directory in main.cf",
+                 "queue_directory %s is not a directory", qdir);
+    } else {
+        if (geteuid() == 0)
+            check_queue_path(qdir, owner_uid);
+        if (queue_tree_check(qdir, owner_uid, problems) > 0)
+            problem_lines(vstr_str(problems), "run posthorn start, which repairs the queue tree");
     }
     vstr_free(problems);
 }
