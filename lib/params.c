@@ -283,7 +283,13 @@ int config_load(const char *dir, vstr *err)
 {
     vstr *path = vstr_new(256);
     vstr *text = vstr_new(4096);
+    char *absolute = realpath(dir, NULL);
     int status;
+
+    /* Daemons chdir to the queue and hand the directory to their children:
+     * remember where it really is. */
+    if (absolute != NULL)
+        dir = absolute;
 
     vstr_printf(path, "%s/main.cf", dir);
     status = file_read_all(vstr_str(path), text, err);
@@ -298,6 +304,7 @@ int config_load(const char *dir, vstr *err)
         free(chosen_dir);
         chosen_dir = xstrdup(dir);
     }
+    free(absolute);
     vstr_free(path);
     vstr_free(text);
     return status;

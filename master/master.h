@@ -12,6 +12,7 @@ struct master_child {
     pid_t pid;
     int avail;                  /* last report: takes new clients */
     int retiring;               /* told to finish (reload): not counted as available */
+    int reported;               /* has sent a status report: it started up */
     long long started_ms;
     struct master_child *next;
 };
@@ -58,6 +59,7 @@ void master_services_reload(const char *path);
 void master_service_update(struct master_svc *svc);
 void master_service_free(struct master_svc *svc);
 void master_wakeup_start(struct master_svc *svc);
+void master_wakeup_now(struct master_svc *svc);
 
 /* master_spawn.c: children. */
 void master_spawn(struct master_svc *svc);

@@ -130,6 +130,17 @@ static void wakeup_fire(void *ctx)
     event_timer_set(&svc->wakeup_timer, svc->wakeup * 1000L, wakeup_fire, svc);
 }
 
+/* Wake a trigger service at once (its process died with work possibly
+ * left in active/): the wakeup makes the listener readable, so a new
+ * process is started and recovers. */
+void master_wakeup_now(struct master_svc *svc)
+{
+    if (svc->wakeup > 0 && svc->path != NULL) {
+        event_timer_cancel(&svc->wakeup_timer);
+        event_timer_set(&svc->wakeup_timer, 0, wakeup_fire, svc);
+    }
+}
+
 void master_wakeup_start(struct master_svc *svc)
 {
     if (svc->wakeup > 0 && svc->path != NULL && !event_timer_pending(&svc->wakeup_timer))

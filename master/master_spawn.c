@@ -185,8 +185,10 @@ void master_status_ready(int fd, int events, void *ctx)
         for (c = svc->children; c && c->pid != st.pid; c = c->next)
             ;
         /* A report from a process that was already reaped is stale. */
-        if (c != NULL)
+        if (c != NULL) {
+            c->reported = 1;
             child_setavail(svc, c, st.avail != 0);
+        }
     }
     if (n > 0)
         msg_warn("service %s: short status report (%zd bytes)", svc->name, n);
@@ -199,6 +201,7 @@ static void throttle_end(void *ctx)
 
     svc->throttled = 0;
     master_service_update(svc);
+    master_wakeup_now(svc);
 }
 
 static void throttle(struct master_svc *svc)
@@ -230,10 +233,15 @@ static void child_exited(struct master_svc *svc, struct master_child *c, int sta
                  WEXITSTATUS(status));
         failed = 1;
     }
-    if (failed && !master_stopping && !svc->removed && !svc->throttled
+    /* Only a process that died before it finished starting up (no status
+     * report yet) says the service is broken; one that crashed later is
+     * simply replaced, so one killed smtpd does not stop the service. */
+    if (failed && !master_stopping && !svc->removed && !svc->throttled && !c->reported
         && event_now_ms() - c->started_ms < MASTER_STARTUP_WINDOW_MS) {
         msg_warn("%s: bad command startup -- throttling", vstr_str(full));
         throttle(svc);
+    } else if (failed && !master_stopping && !svc->removed && !svc->throttled) {
+        master_wakeup_now(svc);
     }
     vstr_free(full);
 }

@@ -1,0 +1,76 @@
+"""posthorn check and status on good and broken instances."""
+import os
+
+import pytest
+
+
+def test_check_clean_on_good_instance(make_instance):
+    inst = make_instance(start=False)
+    r = inst.posthorn("check")
+    assert r.returncode == 0, r.stdout + r.stderr
+    inst.start()
+    r = inst.posthorn("check")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_check_reports_mail_owner_root(make_instance):
+    inst = make_instance(main={"mail_owner": "root"}, start=False)
+    r = inst.posthorn("check")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "mail_owner" in r.stdout + r.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0,
+                    reason="as a normal user every daemon runs as that user; mail_owner is unused")
+def test_check_reports_unknown_mail_owner(make_instance):
+    inst = make_instance(main={"mail_owner": "no-such-user-xyzzy"}, start=False)
+    r = inst.posthorn("check")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "no-such-user-xyzzy" in r.stdout + r.stderr
+
+
+def test_check_reports_bad_value(make_instance):
+    inst = make_instance(main={"smtpd_timeout": "banana"}, start=False)
+    r = inst.posthorn("check")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "smtpd_timeout" in r.stdout + r.stderr
+
+
+def test_check_reports_bad_master_cf(make_instance):
+    inst = make_instance(start=False)
+    with open(inst.etc / "master.cf", "a") as f:
+        f.write("broken inet n\n")
+    r = inst.posthorn("check")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "master.cf" in r.stdout + r.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+def test_check_reports_queue_dir_not_traversable(make_instance):
+    inst = make_instance(start=False)
+    os.chmod(inst.queue, 0o700)
+    r = inst.posthorn("check")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "queue" in r.stdout + r.stderr
+
+
+def test_status(make_instance):
+    inst = make_instance(start=False)
+    r = inst.posthorn("status")
+    assert r.returncode != 0, r.stdout + r.stderr
+    inst.start()
+    r = inst.posthorn("status")
+    assert r.returncode == 0, r.stdout + r.stderr
+    inst.stop()
+    r = inst.posthorn("status")
+    assert r.returncode != 0, r.stdout + r.stderr
+
+
+def test_start_stop_leaves_no_processes(make_instance):
+    inst = make_instance()
+    assert inst.pids_of("master")
+    assert inst.pids_of("qmgr") or inst.wait_for_process("qmgr")
+    r = inst.posthorn("stop")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert inst.wait_gone(15), f"still running: {inst.processes()}"
+    assert not inst.wait_listening(timeout=1)
