@@ -16,3 +16,17 @@ install-conf-files:
 	  fi; \
 	done
 .PHONY: install-conf-files
+
+# Uninstall removes a configuration file only while it is still the one we
+# shipped: an administrator's edits are never thrown away.
+uninstall-local: uninstall-conf-files
+uninstall-conf-files:
+	@for f in main.cf master.cf; do \
+	  if cmp -s $(srcdir)/conf/$$f $(DESTDIR)$(posthorn_confdir)/$$f; then \
+	    echo " rm -f $(DESTDIR)$(posthorn_confdir)/$$f"; \
+	    rm -f $(DESTDIR)$(posthorn_confdir)/$$f; \
+	  elif test -f $(DESTDIR)$(posthorn_confdir)/$$f; then \
+	    echo "keeping modified $(posthorn_confdir)/$$f"; \
+	  fi; \
+	done
+.PHONY: uninstall-conf-files
