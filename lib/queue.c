@@ -305,18 +305,13 @@ int queue_move(const char *from_queue, const char *to_queue, const char *id)
         vstr *sub = vstr_new(64);
 
         vstr_printf(sub, "%s/%c", to_queue, id[len - 1]);
-        if (mkdir(vstr_str(sub), 0700) == 0) {
-            if (fsync_dir(to_queue) != 0) {
-                vstr_free(sub);
-                goto done;
-            }
-        } else if (errno != EEXIST) {
+        if (mkdir(vstr_str(sub), 0700) != 0 && errno != EEXIST) {
             vstr_free(sub);
             goto done;
         }
         vstr_free(sub);
     }
-    ret = rename_durable(vstr_str(from), vstr_str(to));
+    ret = rename(vstr_str(from), vstr_str(to));
 done:
     saved = errno;
     vstr_free(from);

@@ -47,8 +47,11 @@ queue_scan *queue_scan_open(const char *queue);     /* NULL + errno on failure *
 const char *queue_scan_next(queue_scan *qs);        /* NULL at end */
 void queue_scan_close(queue_scan *qs);
 
-/* Durably move a queue file between queues: rename then fsync both
- * directories.  0 or -1 (errno). */
+/* Move a queue file between queues with one atomic rename (creating a
+ * missing hash subdirectory).  No directory fsync: the file was already
+ * durable, and after a crash it is in one queue or the other, both of
+ * which are scanned at start; only a file's creation must reach the disk
+ * before mail is acknowledged.  0 or -1 (errno). */
 int queue_move(const char *from_queue, const char *to_queue, const char *id);
 
 #endif

@@ -158,7 +158,7 @@ void qmgr_msg_outcomes(struct qmgr_msg *msg, const struct qmgr_outcome *o, size_
 {
     struct qmgr_message *m = msg->m;
     vstr *bounces = vstr_new(256), *path = vstr_new(64);
-    int bounce_ok = 1, nmark = 0, fd = -1;
+    int bounce_ok = 1, fd = -1;
     size_t i;
 
     for (i = 0; i < n; i++)
@@ -191,18 +191,29 @@ void qmgr_msg_outcomes(struct qmgr_msg *msg, const struct qmgr_outcome *o, size_
          * happened, so memory says done and no retry repeats it. */
         if (fd >= 0 && pwrite(fd, "D", 1, r->offset) != 1)
             msg_warn("%s: mark recipient done in %s: %m", m->id, vstr_str(path));
-        else if (fd >= 0)
-            nmark++;
         r->state = QMGR_RCPT_DONE;
         m->npending--;
     }
-    if (fd >= 0) {
-        if (nmark > 0 && fsync(fd) < 0)
-            msg_warn("%s: fsync %s: %m", m->id, vstr_str(path));
+    /* The marks are synced only when the file stays queued (msg_finish):
+     * a file whose recipients are all done is removed anyway. */
+    if (fd >= 0)
         close(fd);
-    }
     vstr_free(bounces);
     vstr_free(path);
+}
+
+/* Make the done marks of a file that stays queued durable, so that its
+ * next attempt never repeats a finished recipient. */
+static int queue_file_sync(const char *path)
+{
+    int fd = safe_open_existing(path, O_RDONLY | O_CLOEXEC);
+    int ret;
+
+    if (fd < 0)
+        return -1;
+    ret = fsync(fd);
+    close(fd);
+    return ret;
 }
 
 /* Overwrite defer/X/ID with one line per pending recipient. */
@@ -266,6 +277,8 @@ static void msg_finish(struct qmgr_msg *msg)
         struct timeval tv[2];
 
         defer_log_write(m);
+        if (queue_file_sync(vstr_str(path)) < 0)
+            msg_warn("%s: fsync %s: %m", m->id, vstr_str(path));
         /* Retry time first: should we stop between the two steps the file
          * is still in active/ and is recovered at the next start. */
         tv[0].tv_sec = (time_t) now;

@@ -16,6 +16,7 @@
 #include "attr.h"
 #include "event.h"
 #include "log.h"
+#include "mail_addr.h"
 #include "mail_proto.h"
 #include "mem.h"
 #include "netbuf.h"
@@ -35,8 +36,12 @@ enum job_state { JOB_QUEUED, JOB_ANNOUNCE, JOB_SEND, JOB_REPLY };
 
 struct job;
 
+/* A destination is what concurrency is counted against: the next hop, or
+ * for transports that take one recipient per delivery (local), the
+ * recipient itself, as in Postfix, so that one busy mailbox does not hold
+ * up every other local delivery. */
 struct dest {
-    char *nexthop;
+    char *key;
     int active;                 /* running jobs */
     struct job *head, *tail;    /* queued jobs */
     struct dest *next;
@@ -58,6 +63,7 @@ struct job {
     struct qmgr_msg *msg;
     struct transport *tp;
     struct dest *dest;
+    char *nexthop;
     size_t *rcpt;
     size_t nrcpt;
     enum job_state state;
@@ -125,15 +131,15 @@ static struct transport *transport_find(const char *name)
     return tp;
 }
 
-static struct dest *dest_find(struct transport *tp, const char *nexthop)
+static struct dest *dest_find(struct transport *tp, const char *key)
 {
     struct dest *d;
 
     for (d = tp->dests; d; d = d->next)
-        if (strcmp(d->nexthop, nexthop) == 0)
+        if (strcmp(d->key, key) == 0)
             return d;
     d = xcalloc(1, sizeof(*d));
-    d->nexthop = xstrdup(nexthop);
+    d->key = xstrdup(key);
     d->next = tp->dests;
     tp->dests = d;
     return d;
@@ -147,7 +153,7 @@ static void dest_cleanup(struct transport *tp)
     while ((d = *pp) != NULL) {
         if (d->active == 0 && d->head == NULL) {
             *pp = d->next;
-            free(d->nexthop);
+            free(d->key);
             free(d);
         } else {
             pp = &d->next;
@@ -155,34 +161,48 @@ static void dest_cleanup(struct transport *tp)
     }
 }
 
+static void job_queue(struct qmgr_msg *msg, struct transport *tp, struct dest *d,
+                      const char *nexthop, const size_t *rcpt, size_t k)
+{
+    struct job *job = xcalloc(1, sizeof(*job));
+
+    job->msg = msg;
+    job->tp = tp;
+    job->dest = d;
+    job->nexthop = xstrdup(nexthop);
+    job->rcpt = xreallocarray(NULL, k, sizeof(*job->rcpt));
+    memcpy(job->rcpt, rcpt, k * sizeof(*job->rcpt));
+    job->nrcpt = k;
+    job->fd = -1;
+    job->state = JOB_QUEUED;
+    if (d->tail)
+        d->tail->next = job;
+    else
+        d->head = job;
+    d->tail = job;
+    msg->jobs++;
+}
+
 void qmgr_deliver_submit(struct qmgr_msg *msg, const char *transport, const char *nexthop,
                          const size_t *rcpt, size_t n)
 {
     struct transport *tp = transport_find(transport);
-    struct dest *d = dest_find(tp, nexthop);
-    size_t done = 0;
+    size_t done, k;
 
-    while (done < n) {
-        struct job *job = xcalloc(1, sizeof(*job));
-        size_t k = n - done;
-
+    for (done = 0; done < n; done += k) {
+        k = n - done;
         if (k > (size_t) tp->rcpt_limit)
             k = (size_t) tp->rcpt_limit;
-        job->msg = msg;
-        job->tp = tp;
-        job->dest = d;
-        job->rcpt = xreallocarray(NULL, k, sizeof(*job->rcpt));
-        memcpy(job->rcpt, rcpt + done, k * sizeof(*job->rcpt));
-        job->nrcpt = k;
-        job->fd = -1;
-        job->state = JOB_QUEUED;
-        if (d->tail)
-            d->tail->next = job;
-        else
-            d->head = job;
-        d->tail = job;
-        msg->jobs++;
-        done += k;
+        if (tp->rcpt_limit == 1) {
+            vstr *key = vstr_new(64);
+
+            vstr_puts(key, msg->m->rcpts[rcpt[done]].address);
+            lowercase(vstr_str(key));
+            job_queue(msg, tp, dest_find(tp, vstr_str(key)), nexthop, rcpt + done, k);
+            vstr_free(key);
+        } else {
+            job_queue(msg, tp, dest_find(tp, nexthop), nexthop, rcpt + done, k);
+        }
     }
     schedule_kick();
 }
@@ -204,6 +224,7 @@ static void job_done(struct job *job)
     netbuf_free(&job->in);
     netbuf_free(&job->out);
     free(job->rcpt);
+    free(job->nexthop);
     free(job);
     qmgr_msg_job_done(msg);
     schedule_kick();
@@ -253,7 +274,7 @@ static void encode_request(struct job *job, vstr *out)
     attr_addf(l, "content_offset", "%lld", m->content_offset);
     attr_add(l, "arrival_time", m->arrival);
     attr_add(l, "sender", m->sender);
-    attr_add(l, "nexthop", job->dest->nexthop);
+    attr_add(l, "nexthop", job->nexthop);
     attr_add_long(l, "flags", m->flags);
     for (i = 0; i < job->nrcpt; i++) {
         struct qmgr_rcpt *r = &m->rcpts[job->rcpt[i]];
