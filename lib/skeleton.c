@@ -400,6 +400,7 @@ static void multi_listen(int on)
 
 static void multi_idle_expired(void *ctx)
 {
+    (void) ctx;
     if (multi_clients == 0) {
         if (msg_verbose)
             msg_info("idle for %lds: exiting", max_idle);
@@ -426,6 +427,8 @@ static void multi_stop(void)
 
 static void multi_accept_ready(int lfd, int events, void *ctx)
 {
+    (void) ctx;
+    (void) events;
     while (!multi_stopping && multi_clients < multi_cap) {
         int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
@@ -491,6 +494,8 @@ int multi_server_draining(void)
 
 static void term_pipe_ready(int fd, int events, void *ctx)
 {
+    (void) ctx;
+    (void) events;
     char buf[16];
 
     while (read(fd, buf, sizeof(buf)) > 0)
@@ -506,6 +511,7 @@ static void term_pipe_ready(int fd, int events, void *ctx)
 
 static void master_check(void *ctx)
 {
+    (void) ctx;
     if (server_master_gone()) {
         if (msg_verbose)
             msg_info("master went away: exiting");
@@ -575,6 +581,7 @@ static int trigger_exit_when_idle;
 
 static void trigger_idle_expired(void *ctx)
 {
+    (void) ctx;
     if (msg_verbose)
         msg_info("idle for %lds: exiting", max_idle);
     exit(0);
@@ -607,6 +614,7 @@ static void trigger_conn_timeout(void *ctx)
 
 static void trigger_conn_ready(int fd, int events, void *ctx)
 {
+    (void) events;
     struct trigger_conn *tc = ctx;
     char buf[1024];
     ssize_t n = read(fd, buf, sizeof(buf));
@@ -622,6 +630,8 @@ static void trigger_conn_ready(int fd, int events, void *ctx)
 
 static void trigger_socket_ready(int lfd, int events, void *ctx)
 {
+    (void) ctx;
+    (void) events;
     for (;;) {
         int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         struct trigger_conn *tc = NULL;
@@ -651,6 +661,8 @@ static void trigger_socket_ready(int lfd, int events, void *ctx)
 
 static void trigger_fifo_ready(int fd, int events, void *ctx)
 {
+    (void) ctx;
+    (void) events;
     char buf[1024];
     ssize_t n;
 

@@ -104,6 +104,8 @@ static void master_reload(void)
 
 static void signal_ready(int fd, int events, void *ctx)
 {
+    (void) ctx;
+    (void) events;
     char buf[64];
     ssize_t n;
     int i, reap = 0, hup = 0, stop = 0;

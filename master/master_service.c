@@ -27,6 +27,8 @@ struct master_svc *master_services;
 
 static void listener_ready(int fd, int events, void *ctx)
 {
+    (void) events;
+    (void) fd;
     struct master_svc *svc = ctx;
 
     master_spawn(svc);

@@ -175,6 +175,7 @@ void master_spawn(struct master_svc *svc)
 
 void master_status_ready(int fd, int events, void *ctx)
 {
+    (void) events;
     struct master_svc *svc = ctx;
     struct master_status st;
     ssize_t n;

@@ -48,6 +48,7 @@ static int spec_split(const char *spec, char **type, char **path)
 
 static void dump_print(void *ctx, const char *key, const char *value)
 {
+    (void) ctx;
     printf("%s: %s\n", key, value);
 }
 

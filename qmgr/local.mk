@@ -10,13 +10,17 @@ check_PROGRAMS += tests/unit/test_qmgr_message tests/unit/test_qmgr_resolve \
 TESTS += tests/unit/test_qmgr_message tests/unit/test_qmgr_resolve \
 	tests/unit/test_qmgr_backoff tests/unit/test_qmgr_active
 tests_unit_test_qmgr_message_SOURCES = tests/unit/test_qmgr_message.c qmgr/qmgr_message.c
+tests_unit_test_qmgr_message_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_qmgr_message_LDADD = $(CMOCKA_LIBS) $(LDADD)
 tests_unit_test_qmgr_resolve_SOURCES = tests/unit/test_qmgr_resolve.c qmgr/qmgr_resolve.c
+tests_unit_test_qmgr_resolve_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_qmgr_resolve_LDADD = $(CMOCKA_LIBS) $(LDADD)
 tests_unit_test_qmgr_backoff_SOURCES = tests/unit/test_qmgr_backoff.c qmgr/qmgr_backoff.c
+tests_unit_test_qmgr_backoff_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_qmgr_backoff_LDADD = $(CMOCKA_LIBS) $(LDADD)
 tests_unit_test_qmgr_active_SOURCES = tests/unit/test_qmgr_active.c qmgr/qmgr_active.c \
 	qmgr/qmgr_deliver.c qmgr/qmgr_scan.c qmgr/qmgr_message.c qmgr/qmgr_resolve.c \
 	qmgr/qmgr_backoff.c
+tests_unit_test_qmgr_active_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_qmgr_active_LDADD = $(CMOCKA_LIBS) $(LDADD)
 endif

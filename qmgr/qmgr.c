@@ -26,12 +26,14 @@ static char *myorigin;
 
 static void deferred_run(void *ctx)
 {
+    (void) ctx;
     qmgr_scan_deferred();
     event_timer_set(&deferred_timer, qmgr_conf.queue_run_delay * 1000, deferred_run, NULL);
 }
 
 static void start_run(void *ctx)
 {
+    (void) ctx;
     qmgr_scan_incoming();
     deferred_run(NULL);
 }
@@ -39,6 +41,7 @@ static void start_run(void *ctx)
 /* Before the jail: mydestination may name files and tables outside it. */
 static void qmgr_pre_jail(void *ctx)
 {
+    (void) ctx;
     vstr *err = vstr_new(64);
     match_list *mydest;
 
@@ -73,12 +76,14 @@ static void qmgr_pre_jail(void *ctx)
  * event loop. */
 static void qmgr_post_jail(void *ctx)
 {
+    (void) ctx;
     qmgr_recover();
     event_timer_set(&start_timer, 0, start_run, NULL);
 }
 
 static void qmgr_on_trigger(const char *buf, size_t len, void *ctx)
 {
+    (void) ctx;
     int wakeup = 0, flush = 0;
     size_t i;
 

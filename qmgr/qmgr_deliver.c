@@ -440,6 +440,8 @@ static void job_send(struct job *job)
 
 static void job_event(int fd, int events, void *ctx)
 {
+    (void) events;
+    (void) fd;
     struct job *job = ctx;
     attr_list *l = attr_list_new();
     vstr *err = vstr_new(64);
@@ -583,6 +585,7 @@ static void transport_schedule(struct transport *tp)
 
 static void schedule_run(void *ctx)
 {
+    (void) ctx;
     struct transport *tp;
 
     for (tp = transports; tp; tp = tp->next) {

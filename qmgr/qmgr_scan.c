@@ -179,6 +179,7 @@ void qmgr_flush(void)
 
 static void resume_run(void *ctx)
 {
+    (void) ctx;
     if (incoming_more && qmgr_active_room() > 0)
         qmgr_scan_incoming();
     if (deferred_more && qmgr_active_room() > 0)

@@ -468,6 +468,7 @@ int smtp_proto_rcpt_result(struct smtp_session *s, const char *reject)
 
 static int cmd_data(struct smtp_session *s, const char *arg, size_t alen)
 {
+    (void) arg;
     if (alen > 0)
         return reply(s, "501 5.5.4 Syntax: DATA");
     if (!s->in_mail)

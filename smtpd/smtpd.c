@@ -787,6 +787,7 @@ static void drain_idle_sessions(void)
 
 static void drain_check(void *ctx)
 {
+    (void) ctx;
     drain_idle_sessions();
     if (sessions != NULL)
         event_timer_set(&drain_timer, DRAIN_CHECK_MS, drain_check, NULL);
@@ -801,6 +802,7 @@ static void drain_start(void)
 
 static void on_accept(int fd, void *ctx)
 {
+    (void) ctx;
     struct session *s = xcalloc(1, sizeof(*s));
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
@@ -842,6 +844,7 @@ static void on_accept(int fd, void *ctx)
 
 static void smtpd_pre_jail(void *ctx)
 {
+    (void) ctx;
     const char *bare = config_str("smtpd_forbid_bare_newline");
     vstr *err = vstr_new(64);
 
@@ -892,6 +895,7 @@ static void smtpd_pre_jail(void *ctx)
 
 static void smtpd_post_jail(void *ctx)
 {
+    (void) ctx;
     /* A client or cleanup that goes away must not kill every session. */
     signal(SIGPIPE, SIG_IGN);
     multi_server_on_drain(drain_start);
