@@ -364,6 +364,37 @@ static void check_log_file(void)
     free(dir);
 }
 
+/* The internal services the daemons connect to by fixed socket names
+ * (mail_proto.h): a missing or misdeclared one makes every message fail. */
+static void check_internal_services(struct master_service *svcs, size_t n)
+{
+    static const struct {
+        const char *name, *socket;
+        int private_;
+    } needed[] = {
+        {"cleanup", CLEANUP_SOCKET, 1},
+        {"qmgr", QMGR_TRIGGER, 0},
+        {"local", "private/local", 1},
+    };
+    size_t i, k;
+
+    for (k = 0; k < sizeof(needed) / sizeof(needed[0]); k++) {
+        for (i = 0; i < n; i++)
+            if (strcmp(svcs[i].name, needed[k].name) == 0 && strcmp(svcs[i].type, "inet") != 0)
+                break;
+        if (i == n)
+            problemf("add the service to master.cf (see the shipped master.cf)",
+                     "master.cf: no \"%s\" service: the daemons need %s", needed[k].name,
+                     needed[k].socket);
+        else if (svcs[i].private_ != needed[k].private_)
+            problemf(needed[k].private_ ? "set its private column to \"-\" (y)"
+                                        : "set its private column to \"n\"",
+                     "master.cf:%d: service %s must be %s: the daemons use %s",
+                     svcs[i].lineno, needed[k].name, needed[k].private_ ? "private" : "public",
+                     needed[k].socket);
+    }
+}
+
 static int cmd_check(int verbose)
 {
     vstr *problems = vstr_new(100);
@@ -385,6 +416,7 @@ static int cmd_check(int verbose)
         problem_lines(vstr_str(problems), "correct master.cf");
     } else {
         check_services(svcs, n, master_running_pid());
+        check_internal_services(svcs, n);
         master_cf_free(svcs, n);
     }
     check_log_file();

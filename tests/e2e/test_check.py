@@ -74,3 +74,22 @@ def test_start_stop_leaves_no_processes(make_instance):
     assert r.returncode == 0, r.stdout + r.stderr
     assert inst.wait_gone(15), f"still running: {inst.processes()}"
     assert not inst.wait_listening(timeout=1)
+
+
+def test_check_reports_public_cleanup(make_instance):
+    """cleanup must be private: smtpd connects to private/cleanup."""
+    inst = make_instance(start=False)
+    mcf = inst.etc / "master.cf"
+    text = mcf.read_text()
+    assert "\ncleanup      unix  - - y - 0 cleanup" in text
+    mcf.write_text(text.replace("cleanup      unix  - - y", "cleanup      unix  n - y"))
+    r = inst.posthorn("check")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "cleanup must be private" in r.stdout + r.stderr
+
+
+def test_check_reports_missing_local(make_instance):
+    inst = make_instance(start=False, local=False)
+    r = inst.posthorn("check")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert 'no "local" service' in r.stdout + r.stderr

@@ -177,3 +177,34 @@ def test_sigkill_daemons_under_load_loses_nothing(make_instance):
     assert not missing, (f"{len(missing)} of {len(acked)} acknowledged messages not "
                          f"delivered: {missing[:20]}; queue: {inst.queue_files()[:20]}")
     assert not inst.queue_files("corrupt"), inst.queue_files("corrupt")
+
+
+def make_queue_id(seconds, usec, rnd):
+    """A queue id as lib/queue_id.c makes them: 7 + 4 + 4 base-32 digits."""
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUV"
+
+    def digits(value, count):
+        return "".join(alphabet[(value >> (5 * (count - 1 - i))) & 31] for i in range(count))
+    return digits(seconds, 7) + digits(usec, 4) + digits(rnd, 4)
+
+
+def test_corrupt_queue_file_is_quarantined(inst):
+    """A queue file that cannot be parsed goes to corrupt/ with a log line;
+    qmgr keeps serving and other mail is delivered."""
+    bad_id = make_queue_id(int(time.time()) - 5, 12345, 777)
+    path = inst.queue / "incoming" / bad_id
+    path.write_bytes(b"V\x011Z\x05hello-this-is-not-a-queue-file")
+    if os.geteuid() == 0:
+        st = os.stat(inst.queue / "incoming")
+        os.chown(path, st.st_uid, st.st_gid)
+    os.chmod(path, 0o600)
+    content = message(token("after-corrupt"))
+    r = send_raw(inst, "s@client.example", ["carol@localhost"], content)
+    assert r["end"][0] == 250
+    msgs = inst.maildir_messages("carol", 1, timeout=20)
+    assert len(msgs) == 1
+    assert split_delivered(msgs[0])[1] == lf(content)
+    assert inst.wait_log(f"{bad_id}: corrupt queue file")
+    assert queue_ids(inst.queue_files("corrupt")) == {bad_id}
+    assert bad_id not in queue_ids(inst.queue_files("incoming") + inst.queue_files("active"))
+    assert inst.pids_of("qmgr"), "qmgr died on a corrupt file"
