@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "argv.h"
+#include "config_text.h"
 #include "master_cf.h"
 #include "mem.h"
 #include "vstr.h"
@@ -305,92 +306,61 @@ static int logical_line_done(const char *line, const char *label, int lineno,
     return 0;
 }
 
+struct parse_ctx {
+    const char *label;
+    struct master_service *list;
+    size_t count, cap;
+    vstr *err;
+    int status;
+};
+
+static int parse_line(const char *line, int lineno, void *ctx)
+{
+    struct parse_ctx *pc = ctx;
+
+    if (logical_line_done(line, pc->label, lineno, &pc->list, &pc->count, &pc->cap, pc->err) < 0)
+        pc->status = -1;
+    return 0;                   /* report every problem, not just the first */
+}
+
+static int parse_orphan(const char *line, int lineno, void *ctx)
+{
+    struct parse_ctx *pc = ctx;
+
+    (void) line;
+    vstr_printf(pc->err, "%s:%d: continuation line (starts with whitespace) without "
+                "a service line before it\n", pc->label, lineno);
+    pc->status = -1;
+    return 0;
+}
+
 int master_cf_parse_text(const char *text, const char *label, struct master_service **svcs,
                          size_t *n, vstr *err)
 {
-    struct master_service *list = NULL;
-    size_t count = 0, cap = 0;
-    vstr *logical = vstr_new(256);
-    int have = 0, lineno = 0, logical_lineno = 0, status = 0;
-    const char *p = text;
+    struct parse_ctx pc = {label, NULL, 0, 0, err, 0};
 
     *svcs = NULL;
     *n = 0;
-    while (*p) {
-        const char *nl = strchr(p, '\n');
-        const char *end = nl ? nl : p + strlen(p);
-        const char *q = p;
-
-        lineno++;
-        while (q < end && isspace((unsigned char) *q))
-            q++;
-        if (q == end || *q == '#') {
-            /* blank or comment */
-        } else if (q != p) {
-            if (!have) {
-                vstr_printf(err, "%s:%d: continuation line (starts with whitespace) without "
-                            "a service line before it\n", label, lineno);
-                status = -1;
-            } else {
-                vstr_putc(logical, ' ');
-                vstr_append(logical, q, (size_t) (end - q));
-            }
-        } else {
-            if (have && logical_line_done(vstr_str(logical), label, logical_lineno, &list,
-                                          &count, &cap, err) < 0)
-                status = -1;
-            vstr_setn(logical, p, (size_t) (end - p));
-            have = 1;
-            logical_lineno = lineno;
-        }
-        p = nl ? nl + 1 : end;
-    }
-    if (have && logical_line_done(vstr_str(logical), label, logical_lineno, &list, &count,
-                                  &cap, err) < 0)
-        status = -1;
-    vstr_free(logical);
-    if (status < 0) {
-        master_cf_free(list, count);
+    (void) config_text_lines(text, parse_line, parse_orphan, &pc);
+    if (pc.status < 0) {
+        master_cf_free(pc.list, pc.count);
         return -1;
     }
-    *svcs = list;
-    *n = count;
+    *svcs = pc.list;
+    *n = pc.count;
     return 0;
 }
 
 int master_cf_parse(const char *path, struct master_service **svcs, size_t *n, vstr *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    vstr *text;
-    char buf[8192];
-    ssize_t got;
+    vstr *text = vstr_new(4096);
     int rc;
 
     *svcs = NULL;
     *n = 0;
-    if (fd < 0) {
-        vstr_printf(err, "open %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    text = vstr_new(4096);
-    while ((got = read(fd, buf, sizeof(buf))) != 0) {
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0 || text->len + (size_t) got > MASTER_CF_MAX_SIZE) {
-            vstr_printf(err, "read %s: %s\n", path, got < 0 ? strerror(errno) : "file too large");
-            close(fd);
-            vstr_free(text);
-            return -1;
-        }
-        vstr_append(text, buf, (size_t) got);
-    }
-    close(fd);
-    if (memchr(text->data, 0, text->len)) {
-        vstr_printf(err, "%s: file contains a NUL byte\n", path);
-        vstr_free(text);
-        return -1;
-    }
-    rc = master_cf_parse_text(vstr_str(text), "master.cf", svcs, n, err);
+    rc = config_text_read(path, MASTER_CF_MAX_SIZE, text, err);
+    if (rc == 0)
+        rc = master_cf_parse_text(vstr_str(text), "master.cf", svcs, n, err);
     vstr_free(text);
     return rc;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "log.h"
 #include "mem.h"
+#include "config_text.h"
 #include "params.h"
 #include "vstr.h"
 
@@ -142,13 +143,6 @@ static void file_values_clear(void)
     file_names = 0;
 }
 
-static void strip_trailing_space(vstr *v)
-{
-    while (v->len > 0 && isspace((unsigned char) v->data[v->len - 1]))
-        v->len--;
-    v->data[v->len] = 0;
-}
-
 /* One logical line "name = value" (continuations already joined). */
 static int logical_line_store(const char *line, const char *label, int lineno, vstr *err)
 {
@@ -192,91 +186,39 @@ static int logical_line_store(const char *line, const char *label, int lineno, v
     return 0;
 }
 
-int config_load_text(const char *text, const char *label, vstr *err)
+struct load_ctx {
+    const char *label;
+    vstr *err;
+    int status;
+};
+
+static int load_line(const char *line, int lineno, void *ctx)
 {
-    vstr *logical = vstr_new(256);
-    int logical_lineno = 0;
-    int have_logical = 0;
-    int status = 0;
-    int lineno = 0;
-    const char *p = text;
+    struct load_ctx *lc = ctx;
 
-    file_values_clear();
-    while (*p) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t) (nl - p) : strlen(p);
-        const char *q = p;
-        const char *end = p + len;
-
-        lineno++;
-        while (q < end && isspace((unsigned char) *q))
-            q++;
-        if (q == end || *q == '#') {
-            /* blank or comment line: neither starts nor ends a logical line
-             * (Postfix lets comments sit inside a continued value) */
-        } else if (q != p) {
-            if (!have_logical) {
-                vstr_printf(err, "%s:%d: continuation line (starts with whitespace) "
-                            "without a preceding parameter line\n", label, lineno);
-                status = -1;
-            } else {
-                strip_trailing_space(logical);
-                vstr_putc(logical, ' ');
-                vstr_append(logical, q, (size_t) (end - q));
-            }
-        } else {
-            if (have_logical) {
-                strip_trailing_space(logical);
-                if (logical_line_store(vstr_str(logical), label, logical_lineno, err) < 0)
-                    status = -1;
-            }
-            vstr_setn(logical, p, len);
-            logical_lineno = lineno;
-            have_logical = 1;
-        }
-        p = nl ? nl + 1 : end;
-    }
-    if (have_logical) {
-        strip_trailing_space(logical);
-        if (logical_line_store(vstr_str(logical), label, logical_lineno, err) < 0)
-            status = -1;
-    }
-    vstr_free(logical);
-    return status;
+    if (logical_line_store(line, lc->label, lineno, lc->err) < 0)
+        lc->status = -1;
+    return 0;                   /* report every problem, not just the first */
 }
 
-static int file_read_all(const char *path, vstr *out, vstr *err)
+static int load_orphan(const char *line, int lineno, void *ctx)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    char buf[8192];
-    ssize_t n;
+    struct load_ctx *lc = ctx;
 
-    if (fd < 0) {
-        vstr_printf(err, "open %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    vstr_reset(out);
-    while ((n = read(fd, buf, sizeof(buf))) != 0) {
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            vstr_printf(err, "read %s: %s\n", path, strerror(errno));
-            close(fd);
-            return -1;
-        }
-        if (out->len + (size_t) n > MAIN_CF_MAX_SIZE) {
-            vstr_printf(err, "%s: file too large\n", path);
-            close(fd);
-            return -1;
-        }
-        vstr_append(out, buf, (size_t) n);
-    }
-    close(fd);
-    if (memchr(out->data, 0, out->len)) {
-        vstr_printf(err, "%s: file contains a NUL byte\n", path);
-        return -1;
-    }
+    (void) line;
+    vstr_printf(lc->err, "%s:%d: continuation line (starts with whitespace) "
+                "without a preceding parameter line\n", lc->label, lineno);
+    lc->status = -1;
     return 0;
+}
+
+int config_load_text(const char *text, const char *label, vstr *err)
+{
+    struct load_ctx lc = {label, err, 0};
+
+    file_values_clear();
+    (void) config_text_lines(text, load_line, load_orphan, &lc);
+    return lc.status;
 }
 
 int config_load(const char *dir, vstr *err)
@@ -292,7 +234,7 @@ int config_load(const char *dir, vstr *err)
         dir = absolute;
 
     vstr_printf(path, "%s/main.cf", dir);
-    status = file_read_all(vstr_str(path), text, err);
+    status = config_text_read(vstr_str(path), MAIN_CF_MAX_SIZE, text, err);
     if (status == 0)
         status = config_load_text(vstr_str(text), vstr_str(path), err);
     else

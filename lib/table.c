@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "argv.h"
+#include "config_text.h"
 #include "log.h"
 #include "mem.h"
 #include "safe_file.h"
@@ -139,38 +140,14 @@ static char *trimmed_dup(const char *s, size_t len)
     return xstrndup(s, len);
 }
 
+/* Table errors end up inside one log line: no newline at the end. */
 static int file_slurp(const char *path, vstr *out, vstr *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    char buf[16384];
-    ssize_t n;
-
-    if (fd < 0) {
-        vstr_printf(err, "open %s: %s", path, strerror(errno));
-        return -1;
-    }
-    vstr_reset(out);
-    while ((n = read(fd, buf, sizeof(buf))) != 0) {
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            vstr_printf(err, "read %s: %s", path, strerror(errno));
-            close(fd);
-            return -1;
-        }
-        if (out->len + (size_t) n > (size_t) TABLE_FILE_MAX_SIZE) {
-            vstr_printf(err, "%s: file larger than %ld bytes", path, TABLE_FILE_MAX_SIZE);
-            close(fd);
-            return -1;
-        }
-        vstr_append(out, buf, (size_t) n);
-    }
-    close(fd);
-    if (memchr(out->data, 0, out->len)) {
-        vstr_printf(err, "%s: file contains a NUL byte", path);
-        return -1;
-    }
-    return 0;
+    if (config_text_read(path, TABLE_FILE_MAX_SIZE, out, err) == 0)
+        return 0;
+    while (err->len > 0 && err->data[err->len - 1] == '\n')
+        vstr_truncate(err, err->len - 1);
+    return -1;
 }
 
 argv_t *table_split(const char *s, vstr *err)
@@ -279,44 +256,36 @@ static int logical_line_done(const char *line, int lineno, const char *label, in
     return rc;
 }
 
+struct text_parse_ctx {
+    const char *label;
+    int flags;
+    table_add_fn add;
+    void *ctx;
+};
+
+static int text_parse_line(const char *line, int lineno, void *ctx)
+{
+    struct text_parse_ctx *tc = ctx;
+
+    return logical_line_done(line, lineno, tc->label, tc->flags, tc->add, tc->ctx);
+}
+
+static int text_parse_orphan(const char *line, int lineno, void *ctx)
+{
+    struct text_parse_ctx *tc = ctx;
+
+    (void) line;
+    msg_warn("%s, line %d: continuation line without a preceding entry; ignored", tc->label,
+             lineno);
+    return 0;
+}
+
 int table_text_parse(const char *text, const char *label, int flags, table_add_fn add,
                      void *ctx)
 {
-    vstr *logical = vstr_new(256);
-    int have = 0, lineno = 0, logical_lineno = 0, rc = 0;
-    const char *p = text;
+    struct text_parse_ctx tc = {label, flags, add, ctx};
 
-    while (*p && rc == 0) {
-        const char *nl = strchr(p, '\n');
-        const char *end = nl ? nl : p + strlen(p);
-        const char *q = p;
-
-        lineno++;
-        while (q < end && isspace((unsigned char) *q))
-            q++;
-        if (q == end || *q == '#') {
-            /* blank or comment */
-        } else if (q != p) {
-            if (have) {
-                vstr_putc(logical, ' ');
-                vstr_append(logical, q, (size_t) (end - q));
-            } else {
-                msg_warn("%s, line %d: continuation line without a preceding entry; ignored",
-                         label, lineno);
-            }
-        } else {
-            if (have)
-                rc = logical_line_done(vstr_str(logical), logical_lineno, label, flags, add, ctx);
-            vstr_setn(logical, p, (size_t) (end - p));
-            have = 1;
-            logical_lineno = lineno;
-        }
-        p = nl ? nl + 1 : end;
-    }
-    if (have && rc == 0)
-        rc = logical_line_done(vstr_str(logical), logical_lineno, label, flags, add, ctx);
-    vstr_free(logical);
-    return rc;
+    return config_text_lines(text, text_parse_line, text_parse_orphan, &tc);
 }
 
 struct htab_add_ctx {

@@ -2,7 +2,8 @@
 # records and the attribute codec.
 if HAVE_CMOCKA
 lib_core_tests = tests/unit/test_vstr tests/unit/test_stream tests/unit/test_netbuf \
-	tests/unit/test_queue_id tests/unit/test_record tests/unit/test_attr
+	tests/unit/test_queue_id tests/unit/test_record tests/unit/test_attr \
+	tests/unit/test_config_text
 check_PROGRAMS += $(lib_core_tests)
 TESTS += $(lib_core_tests)
 tests_unit_test_vstr_SOURCES = tests/unit/test_vstr.c
@@ -23,4 +24,7 @@ tests_unit_test_record_LDADD = $(CMOCKA_LIBS) $(LDADD)
 tests_unit_test_attr_SOURCES = tests/unit/test_attr.c
 tests_unit_test_attr_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_attr_LDADD = $(CMOCKA_LIBS) $(LDADD)
+tests_unit_test_config_text_SOURCES = tests/unit/test_config_text.c
+tests_unit_test_config_text_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_config_text_LDADD = $(CMOCKA_LIBS) $(LDADD)
 endif
