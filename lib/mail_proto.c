@@ -30,5 +30,22 @@ const struct attr_spec delivery_reply_spec[] = {
     {"rcpt_status", ATTR_REQUIRED | ATTR_REPEAT},
     {"rcpt_dsn", ATTR_REQUIRED | ATTR_REPEAT},
     {"rcpt_reason", ATTR_REQUIRED | ATTR_REPEAT},
+    {"rcpt_action", ATTR_REQUIRED | ATTR_REPEAT},
+    {"rcpt_relay", ATTR_REQUIRED | ATTR_REPEAT},
+    {NULL, 0},
+};
+
+const struct attr_spec bounce_request_spec[] = {
+    {"request", ATTR_REQUIRED},
+    {"queue_name", ATTR_REQUIRED},
+    {"queue_id", ATTR_REQUIRED},
+    {"kind", ATTR_REQUIRED},
+    {NULL, 0},
+};
+
+const struct attr_spec bounce_reply_spec[] = {
+    {"status", ATTR_REQUIRED},
+    {"queue_id", 0},
+    {"reason", 0},
     {NULL, 0},
 };

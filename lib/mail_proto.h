@@ -21,9 +21,29 @@
  *           rcpt_address, rcpt_orcpt, rcpt_notify}
  *   agent:  {for every recipient, in request order: rcpt_offset,
  *           rcpt_status ("sent" | "deferred" | "bounced"), rcpt_dsn
- *           ("2.0.0"), rcpt_reason (text for logs and DSNs)}
+ *           ("2.0.0"), rcpt_reason (text for logs and DSNs: for a remote
+ *           reply "host mx.example[192.0.2.1] said: 550 5.1.1 ..."),
+ *           rcpt_action (the RFC 3464 action: "delivered", "relayed" (sent
+ *           on to a next hop without DSN support), "failed", "delayed"),
+ *           rcpt_relay (who took it: "mx.example[192.0.2.1]:25", "local",
+ *           or "none")}
  *   The agent logs each recipient's status line itself; qmgr records the
- *   outcome in the queue file.
+ *   outcome in the queue file and in the message's status logs
+ *   (status_log.h).
+ *
+ * bounce (private/bounce), one request per connection:
+ *   server: announce {protocol=bounce, version=1}
+ *   qmgr:   {request = "flush", queue_name, queue_id, kind = "bounce" |
+ *           "delay" | "success"}
+ *   bounce: reads the queue file and the status log of that kind
+ *           (bounce/ for "bounce", defer/ for "delay", trace/ for
+ *           "success"), writes one RFC 3464 delivery status notification
+ *           through cleanup (a double bounce to 2bounce_notice_recipient
+ *           when the original sender is the null sender), and only once
+ *           cleanup has it durably, replies {status = "0", queue_id = the
+ *           notification's id ("" when none was due: NOTIFY=NEVER, ...)}
+ *           and removes the bounce/ or trace/ log; status != "0" (with
+ *           reason) means nothing was sent and qmgr must retry later.
  */
 #ifndef POSTHORN_MAIL_PROTO_H
 #define POSTHORN_MAIL_PROTO_H
@@ -31,8 +51,10 @@
 
 #define CLEANUP_SOCKET "private/cleanup"
 #define QMGR_TRIGGER "public/qmgr"
+#define BOUNCE_SOCKET "private/bounce"
 #define PROTO_CLEANUP "cleanup"
 #define PROTO_DELIVERY "delivery"
+#define PROTO_BOUNCE "bounce"
 #define PROTO_VERSION 1
 
 /* 'A' record names in queue files. */
@@ -47,5 +69,7 @@
 extern const struct attr_spec cleanup_reply_spec[];
 extern const struct attr_spec delivery_request_spec[];
 extern const struct attr_spec delivery_reply_spec[];
+extern const struct attr_spec bounce_request_spec[];
+extern const struct attr_spec bounce_reply_spec[];
 
 #endif

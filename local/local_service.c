@@ -248,6 +248,9 @@ void local_service(stream *client, void *ctx)
         attr_add(reply, "rcpt_status", status_name(r.status));
         attr_add(reply, "rcpt_dsn", vstr_str(r.dsn));
         attr_add(reply, "rcpt_reason", vstr_str(r.reason));
+        attr_add(reply, "rcpt_action", r.status == LOCAL_SENT ? "delivered"
+                                       : r.status == LOCAL_BOUNCED ? "failed" : "delayed");
+        attr_add(reply, "rcpt_relay", "local");
         local_result_free(&r);
     }
     if (attr_write(client, reply) != 0)

@@ -37,6 +37,8 @@ struct qmgr_outcome {
     enum qmgr_status status;
     const char *dsn;
     const char *reason;
+    const char *action;         /* RFC 3464 action */
+    const char *relay;          /* who took it */
 };
 
 /* qmgr_active.c */

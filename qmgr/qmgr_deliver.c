@@ -295,7 +295,7 @@ static int job_reply(struct job *job, const attr_list *l, vstr *err)
 {
     struct qmgr_message *m = job->msg->m;
     struct qmgr_outcome *o = xcalloc(job->nrcpt, sizeof(*o));
-    size_t k[4] = {0, 0, 0, 0};
+    size_t k[6] = {0, 0, 0, 0, 0, 0};
     size_t i, n = attr_count(l);
     int ret = -1;
 
@@ -311,6 +311,10 @@ static int job_reply(struct job *job, const attr_list *l, vstr *err)
             slot = 2;
         else if (strcmp(name, "rcpt_reason") == 0)
             slot = 3;
+        else if (strcmp(name, "rcpt_action") == 0)
+            slot = 4;
+        else if (strcmp(name, "rcpt_relay") == 0)
+            slot = 5;
         else
             continue;
         if (k[slot] >= job->nrcpt) {
@@ -351,10 +355,22 @@ static int job_reply(struct job *job, const attr_list *l, vstr *err)
         case 3:
             o[k[3]].reason = value;
             break;
+        case 4:
+            if (strcmp(value, "delivered") != 0 && strcmp(value, "relayed") != 0
+                && strcmp(value, "failed") != 0 && strcmp(value, "delayed") != 0
+                && strcmp(value, "expanded") != 0) {
+                vstr_printf(err, "bad rcpt_action \"%.20s\"", value);
+                goto out;
+            }
+            o[k[4]].action = value;
+            break;
+        case 5:
+            o[k[5]].relay = value;
+            break;
         }
         k[slot]++;
     }
-    for (i = 0; i < 4; i++)
+    for (i = 0; i < 6; i++)
         if (k[i] != job->nrcpt) {
             vstr_printf(err, "%zu statuses for %zu recipients", k[i], job->nrcpt);
             goto out;

@@ -141,14 +141,20 @@ static void agent_reply(struct agent_conn *c, const attr_list *req)
             attr_add(rep, "rcpt_status", "bounced");
             attr_add(rep, "rcpt_dsn", "5.1.1");
             attr_add(rep, "rcpt_reason", "user unknown");
+            attr_add(rep, "rcpt_action", "failed");
+            attr_add(rep, "rcpt_relay", "local");
         } else if (strncmp(addr, "defer", 5) == 0) {
             attr_add(rep, "rcpt_status", "deferred");
             attr_add(rep, "rcpt_dsn", "4.2.2");
             attr_add(rep, "rcpt_reason", "mailbox full");
+            attr_add(rep, "rcpt_action", "delayed");
+            attr_add(rep, "rcpt_relay", "local");
         } else {
             attr_add(rep, "rcpt_status", "sent");
             attr_add(rep, "rcpt_dsn", "2.0.0");
             attr_add(rep, "rcpt_reason", "delivered");
+            attr_add(rep, "rcpt_action", "delivered");
+            attr_add(rep, "rcpt_relay", "local");
         }
         k++;
     }
