@@ -151,6 +151,13 @@ const struct param_def param_table[] = {
      "Where mail for unknown local users goes, as an alias target ($user, $local, $extension, $recipient, $domain expanded). Empty: bounce it."},
     {"mailbox_size_limit", PARAM_SIZE, "51200000", 0, 2147483647L,
      "The largest mbox file local(8) appends to (0: no limit)."},
+
+    /* Outbound SMTP/LMTP client and DNS (smtp) */
+
+    /* Routing and scheduling (qmgr) */
+
+    /* Delivery status notifications (bounce) */
+
     {NULL, 0, NULL, 0, 0, NULL},
 };
 
