@@ -29,6 +29,7 @@ struct cleanup_limits {
     long message_size_limit;
     long header_size_limit;
     const char *myhostname;
+    long delay_warning_time;    /* seconds; 0: no delayed-mail warning */
 };
 
 typedef struct cleanup_state {
@@ -61,7 +62,7 @@ typedef struct cleanup_state {
 
 cleanup_state *cleanup_state_new(const char *id, const struct cleanup_limits *lim, time_t now);
 void cleanup_state_free(cleanup_state *st);
-/* Write the envelope head (V, Z placeholder, T) to dst. */
+/* Write the envelope head (V, Z placeholder, T, W) to dst. */
 void cleanup_begin(cleanup_state *st, stream *dst, const struct timeval *arrival);
 /* Process one client record.  Returns 0 to continue, 1 after E, -1 on a
  * protocol error (the request cannot be read further). */

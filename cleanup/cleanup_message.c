@@ -113,6 +113,13 @@ void cleanup_begin(cleanup_state *st, stream *dst, const struct timeval *arrival
     vstr_reset(buf);
     vstr_printf(buf, "%lld.%06ld", (long long)arrival->tv_sec, (long)arrival->tv_usec);
     put_rec(st, REC_TIME, vstr_str(buf), vstr_len(buf));
+    /* When the delayed-mail warning is due, fixed width so that qmgr can
+     * rewrite it in place ("0") once the warning went out. */
+    vstr_reset(buf);
+    vstr_printf(buf, "%-*lld", REC_WARN_WIDTH,
+                st->lim.delay_warning_time > 0
+                    ? (long long)arrival->tv_sec + st->lim.delay_warning_time : 0LL);
+    put_rec(st, REC_WARN, vstr_str(buf), vstr_len(buf));
     vstr_free(buf);
 }
 

@@ -141,6 +141,7 @@ void cleanup_service(stream *client, void *ctx)
     lim.message_size_limit = config_size("message_size_limit");
     lim.header_size_limit = config_size("header_size_limit");
     lim.myhostname = config_str("myhostname");
+    lim.delay_warning_time = config_time("delay_warning_time");
     gettimeofday(&now, NULL);
     st = cleanup_state_new(id, &lim, now.tv_sec);
 

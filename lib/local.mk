@@ -6,3 +6,5 @@ include lib/core.mk
 include lib/conf.mk
 include lib/server.mk
 include lib/addr.mk
+include lib/bounce.mk
+include lib/dns.mk

@@ -18,6 +18,7 @@ int rec_type_valid(int type)
     case REC_SIZE:
     case REC_TIME:
     case REC_FLAGS:
+    case REC_WARN:
     case REC_SENDER:
     case REC_ATTR:
     case REC_ORCPT:

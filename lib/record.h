@@ -7,6 +7,11 @@
  *   Z  sizes, fixed width REC_SIZE_WIDTH: "content_size content_offset
  *      rcpt_count" space padded; rewritten in place by cleanup
  *   T  arrival time "seconds.microseconds"
+ *   W  delay warning time, fixed width REC_WARN_WIDTH: decimal seconds
+ *      since the epoch, space padded; when a delayed-mail warning is due,
+ *      or 0 when none is (delay_warning_time = 0, or the warning went out).
+ *      Optional (files written before it existed lack it); written by
+ *      cleanup right after T, rewritten in place by qmgr
  *   F  flags, decimal (REC_FLAG_*)
  *   S  envelope sender (empty for the null sender)
  *   A  named attribute "name=value" (client_address, client_name, helo_name,
@@ -33,6 +38,7 @@
 #define REC_SIZE 'Z'
 #define REC_TIME 'T'
 #define REC_FLAGS 'F'
+#define REC_WARN 'W'
 #define REC_SENDER 'S'
 #define REC_ATTR 'A'
 #define REC_ORCPT 'O'
@@ -47,6 +53,7 @@
 
 #define REC_MAX_LEN 65536          /* longest data part of one record */
 #define REC_SIZE_WIDTH 48
+#define REC_WARN_WIDTH 20
 
 #define REC_FLAG_LOCAL_CLIENT 1    /* add missing Date/Message-ID */
 #define REC_FLAG_SMTPUTF8 2        /* message requires SMTPUTF8 */

@@ -5,6 +5,8 @@
  * qmgr_scan.c, qmgr_active.c and qmgr_deliver.c. */
 #include "config.h"
 #include <stdlib.h>
+#include <string.h>
+#include "argv.h"
 #include "event.h"
 #include "log.h"
 #include "master_proto.h"
@@ -13,6 +15,7 @@
 #include "params.h"
 #include "qmgr.h"
 #include "skeleton.h"
+#include "table.h"
 #include "vstr.h"
 
 static struct event_timer deferred_timer;
@@ -23,6 +26,23 @@ static char *myorigin;
 #define QMGR_ANNOUNCE_TIMEOUT 60
 /* Pause of a transport whose agent failed. */
 #define QMGR_THROTTLE_TIME 10
+/* Retry of a message whose bounce/success notification could not be
+ * handed to bounce(8). */
+#define QMGR_BOUNCE_RETRY 60
+
+/* Is word one of the items of a main.cf list? */
+static int list_has(const char *list, const char *word)
+{
+    argv_t *a = argv_split(list, LIST_DELIMS);
+    size_t i;
+    int found = 0;
+
+    for (i = 0; i < a->n; i++)
+        if (strcmp(a->v[i], word) == 0)
+            found = 1;
+    argv_free(a);
+    return found;
+}
 
 static void deferred_run(void *ctx)
 {
@@ -43,7 +63,7 @@ static void qmgr_pre_jail(void *ctx)
 {
     (void) ctx;
     vstr *err = vstr_new(64);
-    match_list *mydest;
+    match_list *mydest, *relay;
 
     qmgr_conf.active_limit = config_int("qmgr_message_active_limit");
     qmgr_conf.queue_run_delay = config_time("queue_run_delay");
@@ -63,12 +83,35 @@ static void qmgr_pre_jail(void *ctx)
         qmgr_conf.announce_timeout = 1;
     if (qmgr_conf.reply_timeout < 1)
         qmgr_conf.reply_timeout = 1;
+    qmgr_conf.initial_concurrency = config_int("initial_destination_concurrency");
+    qmgr_conf.dead_time = qmgr_conf.minimal_backoff;
+    qmgr_conf.max_lifetime = config_time("maximal_queue_lifetime");
+    qmgr_conf.bounce_lifetime = config_time("bounce_queue_lifetime");
+    qmgr_conf.rcpt_limit = config_int("qmgr_message_recipient_limit");
+    qmgr_conf.bounce_retry = QMGR_BOUNCE_RETRY;
     mydest = match_list_domain(config_str("mydestination"), 0, err);
     if (mydest == NULL)
         msg_fatal("mydestination: %s", vstr_str(err));
     myorigin = xstrdup(config_str("myorigin"));
     qmgr_conf.resolver.mydestination = mydest;
     qmgr_conf.resolver.myorigin = myorigin;
+    relay = match_list_domain(config_str("relay_domains"),
+                              list_has(config_str("parent_domain_matches_subdomains"),
+                                       "relay_domains"),
+                              err);
+    if (relay == NULL)
+        msg_fatal("relay_domains: %s", vstr_str(err));
+    qmgr_conf.resolver.relay_domains = relay;
+    /* Tables are opened before the jail: they may live outside it. */
+    if (*config_str("transport_maps")) {
+        qmgr_conf.resolver.transport_maps = table_list_open(config_str("transport_maps"), 0, err);
+        if (qmgr_conf.resolver.transport_maps == NULL)
+            msg_fatal("transport_maps: %s", vstr_str(err));
+    }
+    qmgr_conf.resolver.local_transport = xstrdup(config_str("local_transport"));
+    qmgr_conf.resolver.relay_transport = xstrdup(config_str("relay_transport"));
+    qmgr_conf.resolver.default_transport = xstrdup(config_str("default_transport"));
+    qmgr_conf.resolver.relayhost = xstrdup(config_str("relayhost"));
     vstr_free(err);
 }
 

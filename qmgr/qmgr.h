@@ -18,15 +18,26 @@ struct qmgr_config {
     long announce_timeout;      /* connect + announcement + request */
     long reply_timeout;         /* one delivery */
     long throttle_time;         /* transport pause after an agent failure */
+    long initial_concurrency;   /* initial_destination_concurrency */
+    long dead_time;             /* dead destination pause: minimal_backoff_time */
+    long max_lifetime;          /* maximal_queue_lifetime */
+    long bounce_lifetime;       /* bounce_queue_lifetime */
+    long rcpt_limit;            /* qmgr_message_recipient_limit */
+    long bounce_retry;          /* retry after a failed bounce flush */
     struct qmgr_resolver resolver;
 };
 extern struct qmgr_config qmgr_conf;
 
 /* A message in active/ being delivered. */
 struct qmgr_msg {
-    struct qmgr_message *m;
+    struct qmgr_message *m;     /* the current slice of its recipients */
     int jobs;                   /* unfinished delivery jobs (+1 while set up) */
     double active_time;         /* wall clock when it entered active/ */
+    size_t deferred_before;     /* recipients left pending by earlier slices */
+    int defer_log_started;      /* this pass wrote the defer log already */
+    int expired_logged;
+    int flush_step;             /* next notification kind to flush */
+    int flush_failed;           /* a bounce/success notification is owed */
 };
 
 /* Outcome of one recipient, as reported by a delivery agent (or made up by
@@ -49,9 +60,10 @@ int qmgr_active_room(void);     /* how many more may become active */
  * when the message was taken (or disposed of: corrupt, vanished), -1 when
  * it stays where it is. */
 int qmgr_activate(const char *from_queue, const char *id);
-/* Record outcomes durably: bounce log lines (fsynced) for bounced
- * recipients, 'D' marks for sent and bounced ones, one fsync of the queue
- * file; deferred ones keep their reason for the defer log. */
+/* Record outcomes durably: a bounce/ log entry (fsynced) for a bounced
+ * recipient and a trace/ entry for a delivered one that asked for
+ * NOTIFY=SUCCESS, then the 'D' mark; deferred ones keep their reason for
+ * the defer/ log written when the message leaves active/. */
 void qmgr_msg_outcomes(struct qmgr_msg *msg, const struct qmgr_outcome *o, size_t n);
 /* Log "to=<...>, relay=none, ..., status=deferred (reason)" for a
  * recipient that qmgr itself defers, and remember the reason. */
@@ -59,9 +71,6 @@ void qmgr_msg_defer(struct qmgr_msg *msg, size_t rcpt, const char *relay, double
                     const char *dsn, const char *reason);
 /* A job of msg finished; the message is finished when none is left. */
 void qmgr_msg_job_done(struct qmgr_msg *msg);
-/* Append one line "address<TAB>dsn<TAB>reason\n" (tabs and control
- * characters in the parts replaced by spaces). */
-void qmgr_status_line(vstr *out, const char *address, const char *dsn, const char *reason);
 
 /* qmgr_deliver.c */
 /* Queue delivery of recipients rcpt[0..n) of msg via transport to
@@ -71,6 +80,12 @@ void qmgr_deliver_submit(struct qmgr_msg *msg, const char *transport, const char
 /* Per-transport limits from main.cf: "<transport>_<suffix>", else the
  * default_<suffix> parameter. */
 long qmgr_transport_limit(const char *transport, const char *suffix);
+
+/* qmgr_bounce.c: ask bounce(8) to flush the notification of kind
+ * ("bounce", "delay", "success") for active/id; done(ctx, ok) is called
+ * from the event loop, ok only after the reply status "0". */
+void qmgr_bounce_flush(const char *id, const char *kind, void (*done)(void *ctx, int ok),
+                       void *ctx);
 
 /* qmgr_scan.c */
 void qmgr_recover(void);                /* active/ -> incoming/ after a restart */

@@ -1,8 +1,12 @@
 /* Active messages of the queue manager: taking a queue file into active/,
- * reading it (corrupt files go to corrupt/), resolving its recipients and
- * handing them to delivery; recording each recipient's outcome durably;
- * and, once every job is finished, removing the file or moving it to
- * deferred/ with its next retry time as mtime and a defer log for mailq. */
+ * reading it (corrupt files go to corrupt/) in slices of at most
+ * qmgr_message_recipient_limit pending recipients, resolving them and
+ * handing them to delivery; recording each recipient's outcome durably
+ * (status logs, then the done mark); and, once every job of the last
+ * slice is finished: expiry of pending recipients of a message older than
+ * its lifetime, the defer/ log, the notifications bounce(8) owes (bounce,
+ * success, delay), and only then removal of the file, or its move to
+ * deferred/ with the next retry time as mtime. */
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -16,15 +20,21 @@
 #include "mem.h"
 #include "qmgr.h"
 #include "qmgr_backoff.h"
+#include "qmgr_policy.h"
+#include "qmgr_resolve.h"
 #include "queue.h"
 #include "record.h"
 #include "safe_file.h"
+#include "status_log.h"
 #include "stream.h"
 #include "vstr.h"
 
 struct qmgr_config qmgr_conf;
 
 static int active_count;
+
+static void msg_slice_end(struct qmgr_msg *msg);
+static void msg_route(struct qmgr_msg *msg);
 
 double qmgr_wall_now(void)
 {
@@ -61,27 +71,12 @@ static const char *printable(vstr *buf, const char *s)
     return vstr_str(buf);
 }
 
-static void append_clean(vstr *out, const char *s)
-{
-    for (; *s; s++)
-        vstr_putc(out, (unsigned char) *s < 0x20 || *s == 0x7f ? ' ' : *s);
-}
-
-void qmgr_status_line(vstr *out, const char *address, const char *dsn, const char *reason)
-{
-    append_clean(out, address);
-    vstr_putc(out, '\t');
-    append_clean(out, dsn ? dsn : "4.0.0");
-    vstr_putc(out, '\t');
-    append_clean(out, reason ? reason : "");
-    vstr_putc(out, '\n');
-}
-
-void qmgr_msg_defer(struct qmgr_msg *msg, size_t rcpt, const char *relay, double conn_start,
-                    const char *dsn, const char *reason)
+/* Log "ID: to=<rcpt>, relay=R, delay=..., delays=..., dsn=D, status=WHAT
+ * (reason)" for an outcome qmgr decides itself. */
+static void log_rcpt(struct qmgr_msg *msg, size_t rcpt, const char *relay, double conn_start,
+                     const char *dsn, const char *status, const char *reason)
 {
     struct qmgr_message *m = msg->m;
-    struct qmgr_rcpt *r = &m->rcpts[rcpt];
     double now = qmgr_wall_now(), arrival = arrival_of(m);
     vstr *line = vstr_new(256), *p1 = vstr_new(1024), *p2 = vstr_new(1024);
     double b, c;
@@ -94,112 +89,120 @@ void qmgr_msg_defer(struct qmgr_msg *msg, size_t rcpt, const char *relay, double
         c = now - conn_start;
     }
     qmgr_format_delays(line, now - arrival, msg->active_time - arrival, b, c, 0);
-    msg_info("%s: to=<%s>, relay=%s, %s, dsn=%s, status=deferred (%s)", m->id,
-             printable(p1, r->address), relay, vstr_str(line), dsn, printable(p2, reason));
-    qmgr_rcpt_set_reason(r, dsn, reason);
+    msg_info("%s: to=<%s>, relay=%s, %s, dsn=%s, status=%s (%s)", m->id,
+             printable(p1, m->rcpts[rcpt].address), relay, vstr_str(line), dsn, status,
+             printable(p2, reason));
     vstr_free(line);
     vstr_free(p1);
     vstr_free(p2);
 }
 
-/* Append the bounce lines of this batch to bounce/X/ID and fsync them:
- * until DSNs exist, this is where a bounce reason is kept. 0 or -1. */
-static int bounce_log_append(const char *id, const vstr *lines)
+void qmgr_msg_defer(struct qmgr_msg *msg, size_t rcpt, const char *relay, double conn_start,
+                    const char *dsn, const char *reason)
 {
-    vstr *path = vstr_new(64);
-    const char *p = vstr_str(lines);
-    size_t left = vstr_len(lines);
-    int fd, ret = -1;
+    log_rcpt(msg, rcpt, relay, conn_start, dsn, "deferred", reason);
+    qmgr_rcpt_set_reason(&msg->m->rcpts[rcpt], dsn, reason);
+}
 
-    queue_path(path, QUEUE_BOUNCE_LOG, id);
-    fd = open(vstr_str(path), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0 && errno == ENOENT) {
-        /* The hash subdirectory may not exist yet. */
-        vstr *dir = vstr_new(64);
-        char *slash;
+/* A status log entry for recipient r (the strings are only borrowed). */
+static void entry_fill(struct status_entry *e, const struct qmgr_rcpt *r, const char *dsn,
+                       const char *action, const char *relay, const char *reason)
+{
+    memset(e, 0, sizeof(*e));
+    e->rcpt = r->address;
+    e->orcpt = r->orcpt;
+    e->notify = r->notify;
+    e->offset = (long long) r->offset;
+    e->status = (char *) (dsn ? dsn : "4.0.0");
+    e->action = (char *) action;
+    e->relay = (char *) (relay ? relay : "none");
+    e->reason = (char *) (reason ? reason : "");
+    e->when = (long long) qmgr_wall_now();
+}
 
-        vstr_set(dir, vstr_str(path));
-        if ((slash = strrchr(vstr_str(dir), '/')) != NULL) {
-            *slash = 0;
-            (void) mkdir_p(vstr_str(dir), 0700);
-        }
-        vstr_free(dir);
-        fd = open(vstr_str(path), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    }
-    if (fd < 0) {
-        msg_warn("%s: open %s: %m", id, vstr_str(path));
-        goto out;
-    }
-    while (left > 0) {
-        ssize_t n = write(fd, p, left);
+/* Done marks: the file is opened once per batch of marks. */
+struct marker {
+    struct qmgr_message *m;
+    int fd;
+    vstr *path;
+};
 
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            msg_warn("%s: write %s: %m", id, vstr_str(path));
-            goto out;
-        }
-        p += n;
-        left -= n;
+static void marker_open(struct marker *mk, struct qmgr_message *m)
+{
+    mk->m = m;
+    mk->fd = -1;
+    mk->path = vstr_new(64);
+}
+
+static void marker_mark(struct marker *mk, struct qmgr_rcpt *r)
+{
+    if (mk->fd < 0 && vstr_len(mk->path) == 0) {
+        queue_path(mk->path, QUEUE_ACTIVE, mk->m->id);
+        if ((mk->fd = safe_open_existing(vstr_str(mk->path), O_RDWR | O_CLOEXEC)) < 0)
+            msg_warn("%s: open %s: %m", mk->m->id, vstr_str(mk->path));
     }
-    if (fsync(fd) < 0) {
-        msg_warn("%s: fsync %s: %m", id, vstr_str(path));
-        goto out;
-    }
-    ret = 0;
-out:
-    if (fd >= 0)
-        close(fd);
-    vstr_free(path);
-    return ret;
+    /* Mark done in place; should that fail the outcome is recorded
+     * anyway, so memory says done and no retry repeats it. */
+    if (mk->fd >= 0 && pwrite(mk->fd, "D", 1, r->offset) != 1)
+        msg_warn("%s: mark recipient done in %s: %m", mk->m->id, vstr_str(mk->path));
+    r->state = QMGR_RCPT_DONE;
+    mk->m->npending--;
+}
+
+/* The marks are synced only when the file stays queued (msg_dispose): a
+ * file whose recipients are all done is removed anyway. */
+static void marker_close(struct marker *mk)
+{
+    if (mk->fd >= 0)
+        close(mk->fd);
+    vstr_free(mk->path);
 }
 
 void qmgr_msg_outcomes(struct qmgr_msg *msg, const struct qmgr_outcome *o, size_t n)
 {
     struct qmgr_message *m = msg->m;
-    vstr *bounces = vstr_new(256), *path = vstr_new(64);
-    int bounce_ok = 1, fd = -1;
+    struct status_entry e;
+    struct marker mk;
     size_t i;
 
-    for (i = 0; i < n; i++)
-        if (o[i].status == QMGR_BOUNCED)
-            qmgr_status_line(bounces, m->rcpts[o[i].rcpt].address, o[i].dsn, o[i].reason);
-    if (vstr_len(bounces) > 0) {
-        bounce_ok = bounce_log_append(m->id, bounces) == 0;
-        if (bounce_ok)
-            msg_info("%s: bounce reason kept in %s/ (no DSN sent yet)", m->id, QUEUE_BOUNCE_LOG);
-    }
+    marker_open(&mk, m);
     for (i = 0; i < n; i++) {
         struct qmgr_rcpt *r = &m->rcpts[o[i].rcpt];
 
         if (r->state != QMGR_RCPT_PENDING)
             continue;
-        if (o[i].status == QMGR_DEFERRED
-            || (o[i].status == QMGR_BOUNCED && !bounce_ok)) {
-            if (o[i].status == QMGR_DEFERRED)
-                qmgr_rcpt_set_reason(r, o[i].dsn, o[i].reason);
-            else
-                qmgr_rcpt_set_reason(r, "4.3.0", "cannot record bounce reason");
+        switch (o[i].status) {
+        case QMGR_DEFERRED:
+            qmgr_rcpt_set_reason(r, o[i].dsn ? o[i].dsn : "4.0.0",
+                                 o[i].reason ? o[i].reason : "delivery deferred");
             continue;
+        case QMGR_BOUNCED:
+            /* The reason must be on disk before the recipient is done:
+             * otherwise the sender would never learn of the failure. */
+            entry_fill(&e, r, o[i].dsn ? o[i].dsn : "5.0.0", "failed", o[i].relay,
+                       o[i].reason);
+            if (status_log_append(QUEUE_BOUNCE_LOG, m->id, &e, 1) < 0) {
+                msg_warn("%s: append to %s/ log: %m", m->id, QUEUE_BOUNCE_LOG);
+                qmgr_rcpt_set_reason(r, "4.3.0", "cannot record the bounce reason");
+                continue;
+            }
+            break;
+        case QMGR_SENT:
+            if (r->notify & DSN_NOTIFY_SUCCESS) {
+                const char *action = o[i].action ? o[i].action : "delivered";
+
+                entry_fill(&e, r, o[i].dsn ? o[i].dsn : "2.0.0", action, o[i].relay,
+                           o[i].reason);
+                /* The mail went out: a lost success notice must not
+                 * cause a second delivery, so the mark follows anyway. */
+                if (status_log_append(QUEUE_TRACE_LOG, m->id, &e, 1) < 0)
+                    msg_warn("%s: append to %s/ log: %m", m->id, QUEUE_TRACE_LOG);
+            }
+            break;
         }
-        if (fd < 0) {
-            queue_path(path, QUEUE_ACTIVE, m->id);
-            if ((fd = safe_open_existing(vstr_str(path), O_RDWR | O_CLOEXEC)) < 0)
-                msg_warn("%s: open %s: %m", m->id, vstr_str(path));
-        }
-        /* Mark done in place; should that fail the delivery still
-         * happened, so memory says done and no retry repeats it. */
-        if (fd >= 0 && pwrite(fd, "D", 1, r->offset) != 1)
-            msg_warn("%s: mark recipient done in %s: %m", m->id, vstr_str(path));
-        r->state = QMGR_RCPT_DONE;
-        m->npending--;
+        marker_mark(&mk, r);
     }
-    /* The marks are synced only when the file stays queued (msg_finish):
-     * a file whose recipients are all done is removed anyway. */
-    if (fd >= 0)
-        close(fd);
-    vstr_free(bounces);
-    vstr_free(path);
+    marker_close(&mk);
 }
 
 /* Make the done marks of a file that stays queued durable, so that its
@@ -216,36 +219,67 @@ static int queue_file_sync(const char *path)
     return ret;
 }
 
-/* Overwrite defer/X/ID with one line per pending recipient. */
-static void defer_log_write(struct qmgr_message *m)
+/* The message is too old: every pending recipient of this slice is
+ * returned to the sender with its last deferral reason. */
+static void msg_expire(struct qmgr_msg *msg)
 {
-    vstr *path = vstr_new(64), *text = vstr_new(256);
-    size_t i;
-    int fd;
+    struct qmgr_message *m = msg->m;
+    struct status_entry e;
+    struct marker mk;
+    vstr *p1 = vstr_new(1024);
+    size_t i, n = 0;
 
-    for (i = 0; i < m->nrcpt; i++)
-        if (m->rcpts[i].state == QMGR_RCPT_PENDING)
-            qmgr_status_line(text, m->rcpts[i].address, m->rcpts[i].dsn,
-                             m->rcpts[i].reason ? m->rcpts[i].reason : "delivery deferred");
-    queue_path(path, QUEUE_DEFER_LOG, m->id);
-    fd = open(vstr_str(path), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0 && errno == ENOENT) {
-        char *slash = strrchr(vstr_str(path), '/');
+    marker_open(&mk, m);
+    for (i = 0; i < m->nrcpt; i++) {
+        struct qmgr_rcpt *r = &m->rcpts[i];
 
-        *slash = 0;
-        (void) mkdir_p(vstr_str(path), 0700);
-        *slash = '/';
-        fd = open(vstr_str(path), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (r->state != QMGR_RCPT_PENDING)
+            continue;
+        entry_fill(&e, r, r->dsn && r->dsn[0] == '4' ? r->dsn : "4.4.7", "failed", "none",
+                   r->reason ? r->reason : "delivery time expired");
+        if (status_log_append(QUEUE_BOUNCE_LOG, m->id, &e, 1) < 0) {
+            msg_warn("%s: append to %s/ log: %m", m->id, QUEUE_BOUNCE_LOG);
+            continue;
+        }
+        marker_mark(&mk, r);
+        n++;
     }
-    if (fd < 0) {
-        msg_warn("%s: open %s: %m", m->id, vstr_str(path));
+    marker_close(&mk);
+    if (n > 0 && !msg->expired_logged) {
+        msg_info("%s: from=<%s>, status=expired, returned to sender", m->id,
+                 printable(p1, m->sender));
+        msg->expired_logged = 1;
+    }
+    vstr_free(p1);
+}
+
+/* defer/ID says why each pending recipient waits (bounce(8) reads it for
+ * delay notifications, the queue listing for its reasons).  The first
+ * slice of a pass replaces the log, later slices add to it. */
+static void defer_log_update(struct qmgr_msg *msg)
+{
+    struct qmgr_message *m = msg->m;
+    struct status_entry *ents = xcalloc(m->npending ? m->npending : 1, sizeof(*ents));
+    size_t i, n = 0;
+    int bad = 0;
+
+    for (i = 0; i < m->nrcpt; i++) {
+        struct qmgr_rcpt *r = &m->rcpts[i];
+
+        if (r->state == QMGR_RCPT_PENDING)
+            entry_fill(&ents[n++], r, r->dsn, "delayed", "none",
+                       r->reason ? r->reason : "delivery deferred");
+    }
+    if (!msg->defer_log_started) {
+        bad = status_log_rewrite(QUEUE_DEFER_LOG, m->id, ents, n) < 0;
+        msg->defer_log_started = 1;
     } else {
-        if (write(fd, vstr_str(text), vstr_len(text)) != (ssize_t) vstr_len(text))
-            msg_warn("%s: write %s: %m", m->id, vstr_str(path));
-        close(fd);
+        for (i = 0; i < n && !bad; i++)
+            bad = status_log_append(QUEUE_DEFER_LOG, m->id, &ents[i], 0) < 0;
     }
-    vstr_free(path);
-    vstr_free(text);
+    if (bad)
+        msg_warn("%s: write %s/ log: %m", m->id, QUEUE_DEFER_LOG);
+    free(ents);
 }
 
 static void msg_free(struct qmgr_msg *msg)
@@ -256,19 +290,55 @@ static void msg_free(struct qmgr_msg *msg)
     qmgr_scan_resume();
 }
 
-/* Every job is finished: remove the file or defer it. */
-static void msg_finish(struct qmgr_msg *msg)
+/* Is LOG/ID there and not empty? */
+static int log_nonempty(const char *log, const char *id)
+{
+    vstr *path = vstr_new(64);
+    struct stat st;
+    int ret;
+
+    queue_path(path, log, id);
+    ret = stat(vstr_str(path), &st) == 0 && st.st_size > 0;
+    vstr_free(path);
+    return ret;
+}
+
+/* The delay warning went out: W = 0 in place, durably. */
+static void warn_record_clear(struct qmgr_message *m)
+{
+    unsigned char hdr[5];
+    size_t hlen = rec_header(hdr, REC_WARN, REC_WARN_WIDTH);
+    vstr *path = vstr_new(64), *data = vstr_new(REC_WARN_WIDTH + 1);
+    int fd;
+
+    queue_path(path, QUEUE_ACTIVE, m->id);
+    vstr_printf(data, "%-*d", REC_WARN_WIDTH, 0);
+    if ((fd = safe_open_existing(vstr_str(path), O_RDWR | O_CLOEXEC)) < 0
+        || pwrite(fd, vstr_str(data), REC_WARN_WIDTH, m->warn_offset + (off_t) hlen)
+               != REC_WARN_WIDTH
+        || fsync(fd) < 0)
+        msg_warn("%s: cannot record that the delay warning was sent: %m", m->id);
+    else
+        m->warn_time = 0;
+    if (fd >= 0)
+        close(fd);
+    vstr_free(path);
+    vstr_free(data);
+}
+
+/* Remove the file, or move it to deferred/ with its retry time. */
+static void msg_dispose(struct qmgr_msg *msg)
 {
     struct qmgr_message *m = msg->m;
     vstr *path = vstr_new(64);
+    size_t pending = msg->deferred_before;
 
     queue_path(path, QUEUE_ACTIVE, m->id);
-    if (m->npending == 0) {
+    if (pending == 0 && !msg->flush_failed) {
         if (unlink(vstr_str(path)) < 0 && errno != ENOENT)
             msg_warn("%s: remove %s: %m", m->id, vstr_str(path));
-        queue_path(path, QUEUE_DEFER_LOG, m->id);
-        if (unlink(vstr_str(path)) < 0 && errno != ENOENT)
-            msg_warn("%s: remove %s: %m", m->id, vstr_str(path));
+        if (status_log_remove(QUEUE_DEFER_LOG, m->id) < 0)
+            msg_warn("%s: remove %s/ log: %m", m->id, QUEUE_DEFER_LOG);
         msg_info("%s: removed", m->id);
     } else {
         double now = qmgr_wall_now();
@@ -276,7 +346,12 @@ static void msg_finish(struct qmgr_msg *msg)
                                     qmgr_conf.maximal_backoff);
         struct timeval tv[2];
 
-        defer_log_write(m);
+        /* A notification is owed: try again soon, not after the backoff
+         * of the message. */
+        if (msg->flush_failed && (pending == 0 || qmgr_conf.bounce_retry < backoff))
+            backoff = qmgr_conf.bounce_retry > 0 ? qmgr_conf.bounce_retry : 1;
+        if (pending == 0 && status_log_remove(QUEUE_DEFER_LOG, m->id) < 0)
+            msg_warn("%s: remove %s/ log: %m", m->id, QUEUE_DEFER_LOG);
         if (queue_file_sync(vstr_str(path)) < 0)
             msg_warn("%s: fsync %s: %m", m->id, vstr_str(path));
         /* Retry time first: should we stop between the two steps the file
@@ -294,10 +369,111 @@ static void msg_finish(struct qmgr_msg *msg)
     msg_free(msg);
 }
 
+/* Notifications, in this order: bounce (bounce/ log), success (trace/
+ * log), delay (when the W time has come and recipients still wait). */
+enum { FLUSH_BOUNCE, FLUSH_SUCCESS, FLUSH_DELAY, FLUSH_DONE };
+static const char *const flush_kinds[] = {"bounce", "success", "delay"};
+
+static int flush_needed(struct qmgr_msg *msg, int step)
+{
+    struct qmgr_message *m = msg->m;
+
+    switch (step) {
+    case FLUSH_BOUNCE:
+        return log_nonempty(QUEUE_BOUNCE_LOG, m->id);
+    case FLUSH_SUCCESS:
+        return log_nonempty(QUEUE_TRACE_LOG, m->id);
+    case FLUSH_DELAY:
+        return msg->deferred_before > 0 && m->warn_offset >= 0
+               && qmgr_delay_warning_due(m->warn_time, qmgr_wall_now(), m->sender);
+    }
+    return 0;
+}
+
+static void msg_flush_next(struct qmgr_msg *msg);
+
+static void flush_done(void *ctx, int ok)
+{
+    struct qmgr_msg *msg = ctx;
+
+    if (msg->flush_step == FLUSH_DELAY) {
+        if (ok)
+            warn_record_clear(msg->m);
+    } else if (!ok) {
+        msg->flush_failed = 1;
+    }
+    msg->flush_step++;
+    msg_flush_next(msg);
+}
+
+static void msg_flush_next(struct qmgr_msg *msg)
+{
+    while (msg->flush_step < FLUSH_DONE && !flush_needed(msg, msg->flush_step))
+        msg->flush_step++;
+    if (msg->flush_step < FLUSH_DONE)
+        qmgr_bounce_flush(msg->m->id, flush_kinds[msg->flush_step], flush_done, msg);
+    else
+        msg_dispose(msg);
+}
+
+/* Read the next slice of recipients into msg->m; 0 or -1. */
+static int msg_next_slice(struct qmgr_msg *msg)
+{
+    struct qmgr_message *m = msg->m, *next;
+    vstr *path = vstr_new(64), *why = vstr_new(64);
+    stream *s;
+    int fd, ret = -1;
+
+    queue_path(path, QUEUE_ACTIVE, m->id);
+    if ((fd = safe_open_existing(vstr_str(path), O_RDONLY | O_CLOEXEC)) < 0) {
+        msg_warn("%s: open %s: %m", m->id, vstr_str(path));
+        goto out;
+    }
+    s = stream_fdopen(fd);
+    next = qmgr_message_read_slice(s, m->id, (size_t) qmgr_conf.rcpt_limit, m->next_offset, why);
+    stream_close(s);
+    if (next == NULL) {
+        msg_warn("%s: read %s: %s", m->id, vstr_str(path), vstr_str(why));
+        goto out;
+    }
+    qmgr_message_free(m);
+    msg->m = next;
+    ret = 0;
+out:
+    vstr_free(path);
+    vstr_free(why);
+    return ret;
+}
+
+/* Every job of the current slice is finished. */
+static void msg_slice_end(struct qmgr_msg *msg)
+{
+    struct qmgr_message *m = msg->m;
+
+    if (m->npending > 0
+        && qmgr_message_expired(qmgr_wall_now(), arrival_of(m), m->sender,
+                                qmgr_conf.max_lifetime, qmgr_conf.bounce_lifetime))
+        msg_expire(msg);
+    if (m->npending > 0)
+        defer_log_update(msg);
+    msg->deferred_before += m->npending;
+    if (m->unread_pending > 0) {
+        if (msg_next_slice(msg) == 0) {
+            msg->jobs = 1;          /* held while routing */
+            msg_route(msg);
+            qmgr_msg_job_done(msg);
+            return;
+        }
+        msg->deferred_before += m->unread_pending;
+    }
+    msg->flush_step = FLUSH_BOUNCE;
+    msg_flush_next(msg);
+}
+
 void qmgr_msg_job_done(struct qmgr_msg *msg)
 {
     if (--msg->jobs <= 0)
-        msg_finish(msg);
+        msg_slice_end(msg);
 }
 
 /* Order for grouping recipients by transport and next hop. */
@@ -329,11 +505,52 @@ static void msg_route(struct qmgr_msg *msg)
     size_t i, n = 0, start;
     size_t *idx;
 
+    struct qmgr_outcome *own = xcalloc(m->npending ? m->npending : 1, sizeof(*own));
+    vstr *dsn = vstr_new(16);
+    size_t nown = 0;
+    int r;
+
     for (i = 0; i < m->nrcpt; i++) {
         if (m->rcpts[i].state != QMGR_RCPT_PENDING)
             continue;
-        if (!qmgr_resolve(&qmgr_conf.resolver, m->rcpts[i].address, transport, nexthop)) {
-            qmgr_msg_defer(msg, i, "none", 0, "4.4.0", "no route to that destination yet");
+        r = qmgr_resolve(&qmgr_conf.resolver, m->rcpts[i].address, transport, nexthop);
+        if (r < 0) {
+            qmgr_msg_defer(msg, i, "none", 0, "4.3.0", "transport_maps lookup failure");
+            continue;
+        }
+        if (r == 0 || strcmp(vstr_str(transport), QMGR_TRANSPORT_ERROR) == 0) {
+            /* transport(5) "error:5.1.1 text": bounce with that text. */
+            const char *text = r == 0 ? "5.1.3 bad address syntax" : vstr_str(nexthop);
+
+            vstr_set(dsn, "5.0.0");
+            if (strlen(text) >= 6 && (text[0] == '4' || text[0] == '5') && text[1] == '.'
+                && strspn(text + 2, "0123456789.") >= 3 && strchr(text, ' ') != NULL) {
+                vstr_setn(dsn, text, (size_t) (strchr(text, ' ') - text));
+                text = strchr(text, ' ') + 1;
+            }
+            if (vstr_str(dsn)[0] == '4') {
+                qmgr_msg_defer(msg, i, "none", 0, vstr_str(dsn), text);
+                continue;
+            }
+            log_rcpt(msg, i, "none", 0, vstr_str(dsn), "bounced", text);
+            own[nown].status = QMGR_BOUNCED;
+            own[nown].dsn = xstrdup(vstr_str(dsn));
+            own[nown].reason = xstrdup(text);
+            own[nown].action = "failed";
+            own[nown].relay = "none";
+            own[nown++].rcpt = i;
+            continue;
+        }
+        if (strcmp(vstr_str(transport), QMGR_TRANSPORT_DISCARD) == 0) {
+            const char *text = vstr_len(nexthop) ? vstr_str(nexthop) : "discarded";
+
+            log_rcpt(msg, i, "none", 0, "2.0.0", "sent", text);
+            own[nown].status = QMGR_SENT;
+            own[nown].dsn = xstrdup("2.0.0");
+            own[nown].reason = xstrdup(text);
+            own[nown].action = "delivered";
+            own[nown].relay = "none";
+            own[nown++].rcpt = i;
             continue;
         }
         routes[n].rcpt = i;
@@ -341,6 +558,14 @@ static void msg_route(struct qmgr_msg *msg)
         routes[n].nexthop = xstrdup(vstr_str(nexthop));
         n++;
     }
+    if (nown > 0)
+        qmgr_msg_outcomes(msg, own, nown);
+    for (i = 0; i < nown; i++) {
+        free((char *) own[i].dsn);
+        free((char *) own[i].reason);
+    }
+    free(own);
+    vstr_free(dsn);
     qsort(routes, n, sizeof(*routes), route_cmp);
     idx = xreallocarray(NULL, n ? n : 1, sizeof(*idx));
     for (start = 0; start < n; start = i) {
@@ -397,7 +622,7 @@ int qmgr_activate(const char *from_queue, const char *id)
         goto out;
     }
     s = stream_fdopen(fd);
-    m = qmgr_message_read(s, id, 0, why);
+    m = qmgr_message_read_slice(s, id, (size_t) qmgr_conf.rcpt_limit, 0, why);
     stream_close(s);
     if (m == NULL) {
         move_to_corrupt(id, vstr_str(why));
@@ -409,7 +634,7 @@ int qmgr_activate(const char *from_queue, const char *id)
     msg->active_time = qmgr_wall_now();
     active_count++;
     msg_info("%s: from=<%s>, size=%lld, nrcpt=%zu (queue active)", id, printable(p1, m->sender),
-             m->content_size, m->nrcpt);
+             m->content_size, m->rcpt_total);
     msg_route(msg);
     qmgr_msg_job_done(msg);
 out:

@@ -1,13 +1,27 @@
 /* Delivery scheduling of the queue manager.  Each transport has a set of
  * destinations (next hops), each with a FIFO of jobs; a job is one
  * message and up to <transport>_destination_recipient_limit of its
- * recipients.  Jobs start while the destination is below
- * <transport>_destination_concurrency_limit and the transport below
- * default_process_limit.  A job talks to private/<transport> without ever
- * blocking: announcement, request, reply (mail_proto.h).  When an agent
- * cannot be reached or fails, the job's recipients are deferred and the
- * transport pauses for a while, deferring what is queued for it, so that
- * a crashing agent cannot cause a retry storm. */
+ * recipients.  Jobs start while the destination is below its concurrency
+ * window and the transport below default_process_limit; destinations are
+ * served round-robin (the one that just got a job goes to the back), so a
+ * slow or dead destination never starves the others.
+ *
+ * The window starts at initial_destination_concurrency, grows by one per
+ * job that reached the destination up to
+ * <transport>_destination_concurrency_limit and shrinks by one per
+ * destination failure: a job whose every recipient was deferred with a
+ * 4.4.x status (connection and routing problems).  Failures count in
+ * pseudo-cohorts (qmgr_policy.c); after
+ * <transport>_destination_concurrency_failed_cohort_limit of them the
+ * destination is dead: its queued and new jobs are deferred at once
+ * ("delivery temporarily suspended: <last reason>") until
+ * minimal_backoff_time has passed, then one probe job goes out.
+ *
+ * A job talks to private/<transport> without ever blocking: announcement,
+ * request, reply (mail_proto.h).  When an agent cannot be reached or
+ * fails, the job's recipients are deferred and the transport pauses for a
+ * while, deferring what is queued for it, so that a crashing agent cannot
+ * cause a retry storm. */
 #include "config.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -22,6 +36,7 @@
 #include "netbuf.h"
 #include "params.h"
 #include "qmgr.h"
+#include "qmgr_policy.h"
 #include "skeleton.h"
 #include "vstr.h"
 
@@ -42,7 +57,12 @@ struct job;
  * up every other local delivery. */
 struct dest {
     char *key;
+    struct transport *tp;
     int active;                 /* running jobs */
+    struct qmgr_window win;     /* concurrency window, dead flag */
+    struct event_timer dead_timer;  /* pending while dead */
+    char *dead_dsn;             /* last failure, for the deferrals */
+    char *dead_reason;
     struct job *head, *tail;    /* queued jobs */
     struct dest *next;
 };
@@ -51,6 +71,7 @@ struct transport {
     char *name;
     long rcpt_limit;
     long conc_limit;
+    long cohort_limit;
     long proc_limit;
     int active;                 /* running jobs, all destinations */
     long long throttle_until;   /* event_now_ms() clock; 0: running */
@@ -125,6 +146,9 @@ static struct transport *transport_find(const char *name)
     tp->conc_limit = qmgr_transport_limit(name, "destination_concurrency_limit");
     if (tp->conc_limit < 1)
         tp->conc_limit = 1;
+    tp->cohort_limit = qmgr_transport_limit(name, "destination_concurrency_failed_cohort_limit");
+    if (tp->cohort_limit < 1)
+        tp->cohort_limit = 1;
     tp->proc_limit = qmgr_conf.process_limit > 0 ? qmgr_conf.process_limit : 1;
     tp->next = transports;
     transports = tp;
@@ -133,26 +157,49 @@ static struct transport *transport_find(const char *name)
 
 static struct dest *dest_find(struct transport *tp, const char *key)
 {
-    struct dest *d;
+    struct dest *d, **pp;
 
     for (d = tp->dests; d; d = d->next)
         if (strcmp(d->key, key) == 0)
             return d;
     d = xcalloc(1, sizeof(*d));
     d->key = xstrdup(key);
-    d->next = tp->dests;
-    tp->dests = d;
+    d->tp = tp;
+    qmgr_window_init(&d->win, qmgr_conf.initial_concurrency, tp->conc_limit);
+    /* New destinations go to the back of the round-robin order. */
+    pp = &tp->dests;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = d;
     return d;
 }
 
-/* Forget destinations with nothing queued or running. */
+/* Move d to the back of its transport's round-robin order. */
+static void dest_to_back(struct dest *d)
+{
+    struct dest **pp = &d->tp->dests;
+
+    while (*pp != d)
+        pp = &(*pp)->next;
+    *pp = d->next;
+    d->next = NULL;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = d;
+}
+
+/* Forget destinations with nothing queued or running, unless dead (the
+ * dead state must outlive its jobs). */
 static void dest_cleanup(struct transport *tp)
 {
     struct dest **pp = &tp->dests, *d;
 
     while ((d = *pp) != NULL) {
-        if (d->active == 0 && d->head == NULL) {
+        if (d->active == 0 && d->head == NULL && !d->win.dead) {
             *pp = d->next;
+            event_timer_cancel(&d->dead_timer);
+            free(d->dead_dsn);
+            free(d->dead_reason);
             free(d->key);
             free(d);
         } else {
@@ -253,6 +300,51 @@ static void job_fail(struct job *job, const char *why)
     job_defer_all(job, "4.3.0", vstr_str(reason));
     vstr_free(reason);
     job_done(job);
+}
+
+/* The dead time is over: one probe job may go out. */
+static void dest_probe(void *ctx)
+{
+    struct dest *d = ctx;
+
+    qmgr_window_probe(&d->win, d->tp->cohort_limit);
+    if (msg_verbose)
+        msg_info("transport %s: destination %s: probing", d->tp->name, d->key);
+    schedule_kick();
+}
+
+static void dest_mark_dead(struct dest *d, const char *dsn, const char *reason)
+{
+    char buf[512];
+
+    free(d->dead_dsn);
+    free(d->dead_reason);
+    d->dead_dsn = xstrdup(dsn && strncmp(dsn, "4.", 2) == 0 ? dsn : "4.4.1");
+    d->dead_reason = xstrdup(reason ? reason : "destination not responding");
+    log_printable(buf, sizeof(buf), d->dead_reason, strlen(d->dead_reason));
+    msg_info("transport %s: destination %s: delivery suspended for %lds: %s", d->tp->name,
+             d->key, qmgr_conf.dead_time, buf);
+    event_timer_set(&d->dead_timer, qmgr_conf.dead_time * 1000, dest_probe, d);
+    schedule_kick();
+}
+
+/* Concurrency feedback from one finished job. */
+static void dest_feedback(struct dest *d, const struct qmgr_outcome *o, size_t n)
+{
+    int *deferred = xcalloc(n ? n : 1, sizeof(*deferred));
+    const char **dsns = xcalloc(n ? n : 1, sizeof(*dsns));
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        deferred[i] = o[i].status == QMGR_DEFERRED;
+        dsns[i] = o[i].dsn;
+    }
+    if (!qmgr_dest_failure(deferred, (const char *const *) dsns, n))
+        qmgr_window_success(&d->win, d->tp->conc_limit);
+    else if (qmgr_window_failure(&d->win, d->tp->cohort_limit))
+        dest_mark_dead(d, o[0].dsn, o[0].reason);
+    free(deferred);
+    free(dsns);
 }
 
 static void job_timeout(void *ctx)
@@ -376,6 +468,7 @@ static int job_reply(struct job *job, const attr_list *l, vstr *err)
             goto out;
         }
     qmgr_msg_outcomes(job->msg, o, job->nrcpt);
+    dest_feedback(job->dest, o, job->nrcpt);
     ret = 0;
 out:
     free(o);
@@ -568,34 +661,52 @@ static struct job *dest_pop(struct dest *d)
     return job;
 }
 
+/* Defer every queued job of d with reason. */
+static void dest_defer_queued(struct dest *d, const char *dsn, const char *reason)
+{
+    struct job *job;
+
+    while ((job = dest_pop(d)) != NULL) {
+        job_defer_all(job, dsn, reason);
+        job_done(job);
+    }
+}
+
 static void transport_schedule(struct transport *tp)
 {
     struct dest *d;
-    struct job *job;
-    int progress = 1;
+    vstr *reason = vstr_new(64);
 
-    while (progress) {
-        progress = 0;
+    for (;;) {
         if (tp->throttle_until > event_now_ms()) {
             /* Paused: what is queued waits in deferred/ instead. */
-            vstr *reason = vstr_new(64);
-
+            vstr_reset(reason);
             vstr_printf(reason, "delivery agent %s unavailable", tp->name);
             for (d = tp->dests; d; d = d->next)
-                while ((job = dest_pop(d)) != NULL) {
-                    job_defer_all(job, "4.3.0", vstr_str(reason));
-                    job_done(job);
-                }
-            vstr_free(reason);
+                dest_defer_queued(d, "4.3.0", vstr_str(reason));
             break;
         }
-        for (d = tp->dests; d && tp->active < tp->proc_limit && !tp->busy; d = d->next) {
-            if (d->head == NULL || d->active >= tp->conc_limit)
+        /* Dead destinations: no new connections. */
+        for (d = tp->dests; d; d = d->next) {
+            if (!d->win.dead || d->head == NULL)
                 continue;
-            job_start(dest_pop(d));
-            progress = 1;
+            vstr_reset(reason);
+            vstr_printf(reason, "delivery temporarily suspended: %s", d->dead_reason);
+            dest_defer_queued(d, d->dead_dsn, vstr_str(reason));
         }
+        if (tp->active >= tp->proc_limit || tp->busy)
+            break;
+        /* Round-robin: the first destination with work and room, which
+         * then goes to the back of the line. */
+        for (d = tp->dests; d; d = d->next)
+            if (d->head != NULL && !d->win.dead && d->active < d->win.window)
+                break;
+        if (d == NULL)
+            break;
+        dest_to_back(d);
+        job_start(dest_pop(d));
     }
+    vstr_free(reason);
     dest_cleanup(tp);
 }
 

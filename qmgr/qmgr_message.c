@@ -1,9 +1,11 @@
 /* Queue file reader for the queue manager: walks every record of a queue
- * file once, checks the order rules of record.h (V first, one Z/T/S
- * before M, O/Y only in front of a recipient, content only between M and
- * X, E last and nothing after it) and keeps the envelope and the
- * recipients with their record offsets.  Anything unexpected makes the
- * file corrupt; the caller moves it to corrupt/. */
+ * file once, checks the order rules of record.h (V first, one Z/T/S and
+ * at most one W (optional: older files lack it) before M, O/Y only in
+ * front of a recipient, content only between M and X, E last and nothing
+ * after it) and keeps the envelope and the
+ * recipients with their record offsets (all of them, or one slice of the
+ * pending ones for messages with many recipients).  Anything unexpected
+ * makes the file corrupt; the caller moves it to corrupt/. */
 #include "config.h"
 #include <errno.h>
 #include <limits.h>
@@ -148,7 +150,42 @@ void qmgr_message_free(struct qmgr_message *m)
 
 #define CORRUPT(...) do { vstr_printf(why, __VA_ARGS__); goto corrupt; } while (0)
 
+/* W: seconds, right-padded with spaces to REC_WARN_WIDTH. */
+static int parse_warn(struct qmgr_message *m, const char *s, size_t len)
+{
+    size_t digits = 0, i;
+    long long v;
+
+    if (len != REC_WARN_WIDTH)
+        return -1;
+    while (digits < len && s[digits] >= '0' && s[digits] <= '9')
+        digits++;
+    if (parse_decimal(s, digits, &v) < 0)
+        return -1;
+    for (i = digits; i < len; i++)
+        if (s[i] != ' ')
+            return -1;
+    m->warn_time = v;
+    return 0;
+}
+
+static struct qmgr_message *message_read(stream *s, const char *id, size_t max_rcpt,
+                                         size_t max_pending, off_t min_offset, vstr *why);
+
 struct qmgr_message *qmgr_message_read(stream *s, const char *id, size_t max_rcpt, vstr *why)
+{
+    return message_read(s, id, max_rcpt, 0, 0, why);
+}
+
+struct qmgr_message *qmgr_message_read_slice(stream *s, const char *id, size_t max_pending,
+                                             off_t min_offset, vstr *why)
+{
+    return message_read(s, id, 0, max_pending ? max_pending : (size_t) -1, min_offset, why);
+}
+
+/* max_pending 0: keep every recipient (done ones too), at most max_rcpt. */
+static struct qmgr_message *message_read(stream *s, const char *id, size_t max_rcpt,
+                                         size_t max_pending, off_t min_offset, vstr *why)
 {
     struct qmgr_message *m = xcalloc(1, sizeof(*m));
     vstr *data = vstr_new(256);
@@ -161,6 +198,8 @@ struct qmgr_message *qmgr_message_read(stream *s, const char *id, size_t max_rcp
 
     vstr_reset(why);
     m->id = xstrdup(id);
+    m->warn_offset = -1;
+    m->next_offset = -1;
     if (max_rcpt == 0 || max_rcpt > QMGR_MESSAGE_MAX_RCPT)
         max_rcpt = QMGR_MESSAGE_MAX_RCPT;
     for (;;) {
@@ -203,6 +242,13 @@ struct qmgr_message *qmgr_message_read(stream *s, const char *id, size_t max_rcp
                 CORRUPT("misplaced or duplicate arrival time record");
             if (parse_arrival(m, d, len) < 0)
                 CORRUPT("malformed arrival time record");
+            break;
+        case REC_WARN:
+            if (phase != PHASE_ENVELOPE || m->warn_offset >= 0)
+                CORRUPT("misplaced or duplicate delay warning record");
+            if (parse_warn(m, d, len) < 0)
+                CORRUPT("malformed delay warning record");
+            m->warn_offset = offset;
             break;
         case REC_FLAGS: {
             long long f;
@@ -252,9 +298,20 @@ struct qmgr_message *qmgr_message_read(stream *s, const char *id, size_t max_rcp
                 CORRUPT("recipient record inside the content");
             if (len == 0 || !text_ok(d, len))
                 CORRUPT("malformed recipient record");
-            if (m->nrcpt >= max_rcpt)
+            if (m->rcpt_total >= max_rcpt)
                 CORRUPT("more than %zu recipients", max_rcpt);
-            add_rcpt(m, d, len, orcpt, notify, offset, type == REC_DONE);
+            m->rcpt_total++;
+            if (max_pending == 0) {
+                add_rcpt(m, d, len, orcpt, notify, offset, type == REC_DONE);
+            } else if (type == REC_DONE || offset < min_offset) {
+                free(orcpt);
+            } else if (m->npending >= max_pending) {
+                if (m->unread_pending++ == 0)
+                    m->next_offset = offset;
+                free(orcpt);
+            } else {
+                add_rcpt(m, d, len, orcpt, notify, offset, 0);
+            }
             orcpt = NULL;
             have_notify = 0;
             notify = 0;
@@ -291,7 +348,7 @@ struct qmgr_message *qmgr_message_read(stream *s, const char *id, size_t max_rcp
                 CORRUPT("malformed end record");
             if ((st = rec_get(s, &type, data, &offset)) != REC_EOF)
                 CORRUPT("data after the end record");
-            if (m->nrcpt == 0)
+            if (m->rcpt_total == 0)
                 CORRUPT("no recipients");
             vstr_free(data);
             return m;

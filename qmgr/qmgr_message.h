@@ -41,6 +41,11 @@ struct qmgr_message {
     size_t nrcpt;
     size_t rcpt_cap;
     size_t npending;        /* recipients in QMGR_RCPT_PENDING */
+    long long warn_time;    /* W: delay warning due (seconds), 0: none */
+    off_t warn_offset;      /* offset of the W record, -1: file has none */
+    size_t rcpt_total;      /* R and D records in the file */
+    size_t unread_pending;  /* pending recipients left out of rcpts[] */
+    off_t next_offset;      /* offset of the first one left out */
 };
 
 /* Read and validate a whole queue file from s (positioned at its start).
@@ -48,6 +53,12 @@ struct qmgr_message {
  * after offset 123", "missing end record", ...).  max_rcpt bounds the
  * number of recipients (0: QMGR_MESSAGE_MAX_RCPT). */
 struct qmgr_message *qmgr_message_read(stream *s, const char *id, size_t max_rcpt, vstr *why);
+/* The same for one slice of a message with many recipients: only pending
+ * recipients at or after min_offset are kept, at most max_pending of
+ * them (0: no limit); done recipients are counted, not kept.  The rest is
+ * counted in unread_pending, starting at next_offset. */
+struct qmgr_message *qmgr_message_read_slice(stream *s, const char *id, size_t max_pending,
+                                             off_t min_offset, vstr *why);
 void qmgr_message_free(struct qmgr_message *m);
 
 /* Remember a deferral reason for a recipient (replaces an older one). */

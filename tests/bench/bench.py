@@ -6,6 +6,12 @@ Phases, each on a fresh throwaway instance under /tmp/posthorn-bench-XXXX:
            instance without qmgr (mail stays queued): accepted msgs/s
   deliver  the same load into a full instance, timed until all N messages
            are in the Maildirs: delivered msgs/s
+  relay    the same load for a remote domain, relayed (relayhost) to a sink
+           on loopback, timed until every message has its status=sent log
+           line and the queue is empty: relayed msgs/s end to end.  The
+           sink is Postfix's smtp-sink when installed, else the Python sink
+           of the e2e tests (tests/e2e/sink.py, slower: it may be the
+           bottleneck).
 and the peak summed RSS of the instance's processes during each phase.
 If Postfix is installed (/usr/sbin/postfix; --install-postfix installs it
 when run as root), a throwaway Postfix instance (postfix -c DIR) gets the
@@ -16,6 +22,7 @@ stalls on the missing trigger).  RSS sums shared pages once per process.
 The client is a small asyncio SMTP client that pipelines MAIL/RCPT/DATA.
 
   /usr/bin/python3 tests/bench/bench.py [-n 2000] [-s 4096] [-c 20]
+                                        [--phases accept,deliver,relay]
 """
 import argparse
 import asyncio
@@ -56,7 +63,7 @@ async def read_reply(reader):
             return int(line[:3])
 
 
-async def session(port, jobs, size, results):
+async def session(port, jobs, size, results, domain="localhost"):
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         if await read_reply(reader) != 220:
@@ -68,7 +75,7 @@ async def session(port, jobs, size, results):
             i = jobs.pop()
             user = f"bench{i % USERS}"
             writer.write(b"MAIL FROM:<bench@client.example>\r\n"
-                         + f"RCPT TO:<{user}@localhost>\r\n".encode() + b"DATA\r\n")
+                         + f"RCPT TO:<{user}@{domain}>\r\n".encode() + b"DATA\r\n")
             codes = [await read_reply(reader) for _ in range(3)]
             if codes != [250, 250, 354]:
                 results["failed"] += 1
@@ -89,12 +96,12 @@ async def session(port, jobs, size, results):
         writer.close()
 
 
-async def load(port, n, size, concurrency):
+async def load(port, n, size, concurrency, domain="localhost"):
     jobs = list(range(n))
     results = {"ok": 0, "failed": 0}
     t0 = time.time()
     outcomes = await asyncio.gather(
-        *(session(port, jobs, size, results) for _ in range(concurrency)),
+        *(session(port, jobs, size, results, domain) for _ in range(concurrency)),
         return_exceptions=True)
     elapsed = time.time() - t0
     errors = [o for o in outcomes if isinstance(o, BaseException)]
@@ -151,6 +158,82 @@ def wait_delivered(root, n, timeout):
     return False
 
 
+class LogCounter:
+    """Counts lines containing a needle in a growing log file, reading
+    only what was appended since the last call."""
+
+    def __init__(self, path, needle):
+        self.path = Path(path)
+        self.needle = needle.encode()
+        self.pos = 0
+        self.partial = b""
+        self.count = 0
+
+    def poll(self):
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.pos)
+                data = f.read()
+        except OSError:
+            return self.count
+        self.pos += len(data)
+        data = self.partial + data
+        lines = data.split(b"\n")
+        self.partial = lines.pop()
+        self.count += sum(1 for l in lines if self.needle in l)
+        return self.count
+
+
+def wait_logged(counter, n, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if counter.poll() >= n:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+class RelaySink:
+    """The SMTP server relayed mail goes to: Postfix's smtp-sink when
+    installed, else the e2e tests' Python sink."""
+    SMTP_SINK = "/usr/sbin/smtp-sink"
+
+    def __init__(self):
+        self.port = free_port()
+        self.proc = None
+        self.sink = None
+        if os.path.exists(self.SMTP_SINK):
+            self.name = "smtp-sink"
+            cmd = [self.SMTP_SINK]
+            if os.geteuid() == 0:
+                cmd += ["-u", "nobody"]
+            cmd += [f"127.0.0.1:{self.port}", "256"]
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+        else:
+            from sink import Sink
+            self.name = "python sink"
+            self.sink = Sink("127.0.0.1", self.port).start()
+
+    def close(self):
+        if self.proc:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        if self.sink:
+            self.sink.close()
+
+
 def report(name, phase, results, elapsed, errors):
     rate = results["ok"] / elapsed if elapsed > 0 else 0.0
     print(f"{name} {phase}: {results['ok']} msgs in {elapsed:.2f} s = {rate:.0f} msg/s"
@@ -162,8 +245,41 @@ def report(name, phase, results, elapsed, errors):
 
 
 # posthorn ---------------------------------------------------------------------
+def bench_posthorn_relay(root, args, sink):
+    """Relay phase: in over SMTP, out to the sink; timed until every
+    message is logged as sent and the queue is empty."""
+    out = {}
+    inst = Instance(root / "posthorn-relay",
+                    main_overrides={"smtpd_error_sleep_time": "0s",
+                                    "relayhost": f"[127.0.0.1]:{sink.port}"})
+    inst.start()
+    sampler = RssSampler(inst.pids_of)
+    sampler.start()
+    counter = LogCounter(inst.maillog, ", status=sent (")
+    try:
+        t0 = time.time()
+        results, elapsed, errors = asyncio.run(load(inst.smtp_port, args.messages,
+                                                    args.size, args.concurrency,
+                                                    domain="remote.test"))
+        ok = wait_logged(counter, results["ok"], args.timeout)
+        inst.wait_queue_empty(queues=("incoming", "active"), timeout=30)
+        elapsed = time.time() - t0
+        res = {"ok": counter.poll(), "failed": results["failed"]}
+        out["relay"] = report("posthorn", "relay", res, elapsed, errors)
+        if not ok:
+            print(f"posthorn relay: only {res['ok']} of {results['ok']} relayed "
+                  f"after {args.timeout} s")
+    finally:
+        out["relay_rss"] = sampler.stop()
+        inst.stop()
+    print(f"posthorn RSS (relay): {out['relay_rss']:.1f} MB")
+    return out
+
+
 def bench_posthorn(root, args):
     out = {}
+    if "accept" not in args.phases:
+        return out
     # Accept phase: no qmgr, so nothing is delivered while we measure.
     inst = Instance(root / "posthorn-accept", qmgr=False,
                     main_overrides={"smtpd_error_sleep_time": "0s"})
@@ -178,7 +294,11 @@ def bench_posthorn(root, args):
         out["accept_rss"] = sampler.stop()
         inst.stop()
     print(f"posthorn RSS (accept): {out['accept_rss']:.1f} MB")
+    return out
 
+
+def bench_posthorn_deliver(root, args):
+    out = {}
     # Deliver phase: the full instance, until everything is in Maildirs.
     inst = Instance(root / "posthorn-deliver")
     inst.start()
@@ -225,7 +345,7 @@ def postfix_pids(root):
     return pids
 
 
-def setup_postfix(d, port, hold):
+def setup_postfix(d, port, hold, relay_port=None):
     """A throwaway Postfix instance in d: etc/, queue/, data/, mail/."""
     d = Path(d)
     for sub in ("etc", "queue", "data", "mail"):
@@ -272,6 +392,8 @@ def setup_postfix(d, port, hold):
         "append_dot_mydomain": "no",
         "biff": "no",
     }
+    if relay_port:
+        main["relayhost"] = f"[127.0.0.1]:{relay_port}"
     (d / "etc" / "main.cf").write_text("".join(f"{k} = {v}\n" for k, v in main.items()))
     # One Maildir per recipient, like posthorn's luser_relay layout.
     (d / "etc" / "vmailbox").write_text(
@@ -304,6 +426,10 @@ def setup_postfix(d, port, hold):
         "pickup    unix n - y 60 1 pickup",
     ]
     lines.append("qmgr      unix n - n 300 1 qmgr")
+    if relay_port:
+        # Not chrooted: a chrooted Postfix smtp needs copies of /etc files.
+        lines.append("smtp      unix - - n - - smtp")
+        lines.append("relay     unix - - n - - smtp")
     (d / "etc" / "master.cf").write_text("\n".join(lines) + "\n")
     return d
 
@@ -313,11 +439,15 @@ def run_postfix(d, *cmd):
                           text=True, stdin=subprocess.DEVNULL, timeout=120)
 
 
-def bench_postfix(root, args):
+def bench_postfix(root, args, sink=None):
     out = {}
-    for phase, hold in (("accept", True), ("deliver", False)):
+    phases = [(p, p == "accept") for p in ("accept", "deliver", "relay")
+              if p in args.phases and (p != "relay" or sink is not None)]
+    for phase, hold in phases:
         port = free_port()
-        d = setup_postfix(root / f"postfix-{phase}", port, hold)
+        d = setup_postfix(root / f"postfix-{phase}", port, hold,
+                          relay_port=sink.port if phase == "relay" else None)
+        counter = LogCounter(d / "log" / "maillog", ", status=sent (")
         r = run_postfix(d, "start")
         if r.returncode != 0:
             log = d / "log" / "maillog"
@@ -335,9 +465,17 @@ def bench_postfix(root, args):
             sampler = RssSampler(lambda: postfix_pids(d))
             sampler.start()
             t0 = time.time()
-            results, elapsed, errors = asyncio.run(load(port, args.messages, args.size,
-                                                        args.concurrency))
-            if phase == "deliver":
+            results, elapsed, errors = asyncio.run(
+                load(port, args.messages, args.size, args.concurrency,
+                     domain="remote.test" if phase == "relay" else "localhost"))
+            if phase == "relay":
+                ok = wait_logged(counter, results["ok"], args.timeout)
+                elapsed = time.time() - t0
+                res = {"ok": counter.poll(), "failed": results["failed"]}
+                if not ok:
+                    print(f"postfix relay: only {res['ok']} of {results['ok']} "
+                          f"relayed after {args.timeout} s")
+            elif phase == "deliver":
                 ok = wait_delivered(d / "mail", results["ok"], args.timeout)
                 elapsed = time.time() - t0
                 res = {"ok": count_maildir(d / "mail"), "failed": results["failed"]}
@@ -348,7 +486,7 @@ def bench_postfix(root, args):
                 res = results
             out[phase] = report("postfix", phase, res, elapsed, errors)
             out[phase + "_rss"] = sampler.stop()
-            print(f"postfix RSS{' (accept)' if phase == 'accept' else ''}: "
+            print(f"postfix RSS{'' if phase == 'deliver' else f' ({phase})'}: "
                   f"{out[phase + '_rss']:.1f} MB")
         finally:
             run_postfix(d, "stop")
@@ -372,7 +510,10 @@ def main():
                     help="apt-get install postfix if missing (root only)")
     ap.add_argument("--no-postfix", action="store_true", help="skip the Postfix comparison")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--phases", default="accept,deliver,relay",
+                    help="comma-separated phases to run (accept, deliver, relay)")
     args = ap.parse_args()
+    args.phases = {p.strip() for p in args.phases.split(",") if p.strip()}
 
     if args.install_postfix and not os.path.exists(POSTFIX):
         if os.geteuid() != 0:
@@ -385,22 +526,32 @@ def main():
     os.chmod(root, 0o755)
     print(f"workload: {args.messages} messages of {args.size} bytes over "
           f"{args.concurrency} sessions; directory {root}")
+    sink = None
     try:
         ph = bench_posthorn(root, args)
+        if "deliver" in args.phases:
+            ph.update(bench_posthorn_deliver(root, args))
+        if "relay" in args.phases:
+            sink = RelaySink()
+            print(f"relay sink: {sink.name} on 127.0.0.1:{sink.port}")
+            ph.update(bench_posthorn_relay(root, args, sink))
         pf = None
         if not args.no_postfix and os.path.exists(POSTFIX):
-            pf = bench_postfix(root, args)
+            pf = bench_postfix(root, args, sink)
         elif not args.no_postfix:
             print("postfix: not installed (/usr/sbin/postfix); use --install-postfix "
                   "as root for a comparison")
         if pf:
-            for key in ("accept", "deliver"):
-                if pf.get(key):
+            for key in ("accept", "deliver", "relay"):
+                if pf.get(key) and ph.get(key):
                     print(f"ratio {key}: posthorn/postfix = {ph[key] / pf[key]:.2f}")
-            if pf.get("deliver_rss"):
-                print(f"ratio RSS: posthorn/postfix = "
-                      f"{ph['deliver_rss'] / pf['deliver_rss']:.2f}")
+            for key in ("deliver", "relay"):
+                if pf.get(key + "_rss") and ph.get(key + "_rss"):
+                    print(f"ratio RSS ({key}): posthorn/postfix = "
+                          f"{ph[key + '_rss'] / pf[key + '_rss']:.2f}")
     finally:
+        if sink is not None:
+            sink.close()
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
 

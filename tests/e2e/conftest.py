@@ -11,6 +11,14 @@ daemon runs as that user.
         inst = make_instance(main={"smtpd_timeout": "3s"})
         with inst.smtp() as s: ...
 
+Outbound delivery (issue 3): the session has one private DNS server
+(fixture dns, tests/e2e/dnsserver.py: dnsmasq on a loopback port, records
+added by the tests, never forwarding off the machine) and every instance's
+dns_servers points at it; the sinks fixture makes SMTP/LMTP sink servers
+(tests/e2e/sink.py) on loopback addresses.  Instances get the master.cf
+lines of smtp/relay/lmtp and bounce once those programs are built;
+needs("smtp", "bounce") skips a test, naming what is missing, until then.
+
 Set POSTHORN_KEEP_TESTDIR=1 to keep the instance directories, and
 POSTHORN_TEST_TMPDIR (or TMPDIR, when /tmp is not writable) to put them
 elsewhere; every directory on that path must be world-traversable.
@@ -25,7 +33,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from instance import Instance, SRCDIR, DAEMONS, POSTHORN  # noqa: E402,F401
+from instance import (Instance, SRCDIR, DAEMONS, REQUIRED_DAEMONS,  # noqa: E402,F401
+                      POSTHORN, built)
+from dnsserver import DnsServer  # noqa: E402
+from sink import Sink  # noqa: E402
 
 DEFAULT_TEST_TIMEOUT = 180
 
@@ -44,7 +55,8 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture(scope="session")
 def test_root():
-    missing = [str(SRCDIR / n / n) for n in DAEMONS if not (SRCDIR / n / n).exists()]
+    missing = [str(SRCDIR / n / n) for n in REQUIRED_DAEMONS
+               if not (SRCDIR / n / n).exists()]
     if not POSTHORN.exists():
         missing.append(str(POSTHORN))
     if missing:
@@ -60,6 +72,44 @@ def test_root():
     yield root
     if not os.environ.get("POSTHORN_KEEP_TESTDIR"):
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def dns(test_root):
+    """The session's private DNS server (tests/e2e/dnsserver.py).  Every
+    instance's dns_servers points at it.  Tests add records with unique
+    names, then call dns.apply() (which restarts dnsmasq when needed)."""
+    server = DnsServer(test_root / "dns")
+    if not os.path.exists(server.argv()[0]):
+        pytest.skip("dnsmasq not installed (scripts/deps installs dnsmasq-base)")
+    server.start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def sinks():
+    """Factory: sinks(host="127.0.0.1", port=None, lmtp=False, ...) ->
+    a started Sink (tests/e2e/sink.py); all are closed at teardown."""
+    made = []
+
+    def factory(host="127.0.0.1", port=None, start=True, **kw):
+        s = Sink(host, port, **kw)
+        made.append(s)
+        if start:
+            s.start()
+        return s
+
+    yield factory
+    for s in made:
+        s.close()
+
+
+def needs(*programs):
+    """Skip the calling test unless these daemons are built."""
+    missing = [p for p in programs if not built(p)]
+    if missing:
+        pytest.skip("not built yet: " + ", ".join(f"{p}/{p}" for p in missing))
 
 
 @pytest.fixture(autouse=True)
@@ -88,6 +138,12 @@ def make_instance(request, test_root):
     def factory(main=None, master_extra=(), aliases=None, start=True,
                 qmgr=True, local=True):
         counter[0] += 1
+        main = dict(main or {})
+        if "dns_servers" not in main:
+            try:
+                main["dns_servers"] = request.getfixturevalue("dns").servers
+            except pytest.skip.Exception:
+                pass            # no dnsmasq: only the tests that need it skip
         name = f"{request.node.name[:60]}-{counter[0]}".replace("/", "_")
         name = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
         d = test_root / name

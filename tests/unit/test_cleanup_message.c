@@ -28,7 +28,7 @@ static struct fixture fx;
 
 static void start(long size_limit, long header_limit)
 {
-    struct cleanup_limits lim = {size_limit, header_limit, "host.example"};
+    struct cleanup_limits lim = {size_limit, header_limit, "host.example", 3600};
     struct timeval tv = {1748959509, 42};
     char path[] = "/tmp/test_cleanup_XXXXXX";
 
@@ -102,7 +102,7 @@ static void test_plain_message(void **state)
     assert_int_equal(fx.st->content_size, 13 + 2 + 5 + 6);
     d = dump();
     assert_non_null(strstr(d, "V:1\nZ:0 0 0 "));
-    assert_non_null(strstr(d, "T:1748959509.000042\nF:0\nS:a@example.org\n"));
+    assert_non_null(strstr(d, "T:1748959509.000042\nW:1748963109          \nF:0\nS:a@example.org\n"));
     assert_non_null(strstr(d, "R:b@host.example\nM:\nL:Subject: hi\nL:\nC:long \nL:line\nX:\nE:\n"));
     assert_null(strstr(d, "Message-ID"));
     free(d);

@@ -437,6 +437,137 @@ static void test_no_recipients(void **state)
     vstr_free(z);
 }
 
+
+/* W: optional, fixed width, at most once, envelope only. */
+static void test_warn_record(void **state)
+{
+    vstr *b = vstr_new(512), *w = vstr_new(64), *why = vstr_new(64);
+    struct qmgr_message *m;
+
+    /* Files without W (written before it existed) are fine. */
+    envelope(b, NULL, 0);
+    content_and_end(b);
+    m = read_buf(vstr_str(b), vstr_len(b), 0, why);
+    assert_non_null(m);
+    assert_int_equal(m->warn_offset, -1);
+    assert_int_equal(m->warn_time, 0);
+    qmgr_message_free(m);
+
+    vstr_printf(w, "%-*s", REC_WARN_WIDTH, "1700003600");
+    vstr_reset(b);
+    rec_append(b, REC_WARN, vstr_str(w), vstr_len(w));
+    {
+        vstr *rec = vstr_new(64);
+
+        vstr_append(rec, vstr_str(b), vstr_len(b));
+        envelope(b, vstr_str(rec), vstr_len(rec));
+        content_and_end(b);
+        m = read_buf(vstr_str(b), vstr_len(b), 0, why);
+        assert_non_null(m);
+        assert_int_equal(m->warn_time, 1700003600LL);
+        assert_true(m->warn_offset > 0);
+        assert_int_equal(vstr_str(b)[m->warn_offset], 'W');
+        qmgr_message_free(m);
+
+        /* Twice. */
+        vstr_append(rec, vstr_str(rec), vstr_len(rec));
+        envelope(b, vstr_str(rec), vstr_len(rec));
+        content_and_end(b);
+        expect_corrupt(b, 0, "duplicate delay warning");
+        vstr_free(rec);
+    }
+    /* Wrong width, not a number, trailing junk. */
+    {
+        static const char *const bad[] = {"1700003600", "17000x3600          ",
+                                          "1700003600         x", "                    ",
+                                          NULL};
+        int i;
+
+        for (i = 0; bad[i]; i++) {
+            vstr *rec = vstr_new(64);
+
+            rec_append(rec, REC_WARN, bad[i], strlen(bad[i]));
+            envelope(b, vstr_str(rec), vstr_len(rec));
+            content_and_end(b);
+            expect_corrupt(b, 0, "malformed delay warning");
+            vstr_free(rec);
+        }
+    }
+    /* After the content. */
+    envelope(b, NULL, 0);
+    put(b, REC_MESSAGE, "");
+    put(b, REC_LINE, "x");
+    put(b, REC_XTRA, "");
+    rec_append(b, REC_WARN, vstr_str(w), vstr_len(w));
+    put(b, REC_END, "");
+    expect_corrupt(b, 0, "delay warning");
+    vstr_free(b);
+    vstr_free(w);
+    vstr_free(why);
+}
+
+/* Slices: done recipients are counted, not kept; at most max_pending
+ * pending ones from min_offset on; the rest is counted. */
+static void test_slices(void **state)
+{
+    vstr *b = vstr_new(1024), *rec = vstr_new(256), *why = vstr_new(64);
+    struct qmgr_message *m;
+    int fd;
+    stream *s;
+    off_t next;
+
+    put(rec, REC_DONE, "d1@x");
+    put(rec, REC_RCPT, "r2@x");
+    put(rec, REC_ORCPT, "rfc822;o3@x");
+    put(rec, REC_RCPT, "r3@x");
+    put(rec, REC_RCPT, "r4@x");
+    put(rec, REC_DONE, "d5@x");
+    put(rec, REC_RCPT, "r6@x");
+    envelope(b, vstr_str(rec), vstr_len(rec));      /* + user@localhost first */
+    content_and_end(b);
+
+    fd = temp_file(vstr_str(b), vstr_len(b));
+    s = stream_fdopen(fd);
+    m = qmgr_message_read_slice(s, ID, 2, 0, why);
+    stream_close(s);
+    assert_non_null(m);
+    assert_int_equal(m->rcpt_total, 7);
+    assert_int_equal(m->nrcpt, 2);
+    assert_int_equal(m->npending, 2);
+    assert_string_equal(m->rcpts[0].address, "user@localhost");
+    assert_string_equal(m->rcpts[1].address, "r2@x");
+    assert_int_equal(m->unread_pending, 3);
+    next = m->next_offset;
+    assert_int_equal(vstr_str(b)[next], 'R');
+    qmgr_message_free(m);
+
+    fd = temp_file(vstr_str(b), vstr_len(b));
+    s = stream_fdopen(fd);
+    m = qmgr_message_read_slice(s, ID, 2, next, why);
+    stream_close(s);
+    assert_non_null(m);
+    assert_int_equal(m->nrcpt, 2);
+    assert_string_equal(m->rcpts[0].address, "r3@x");
+    assert_string_equal(m->rcpts[0].orcpt, "rfc822;o3@x");
+    assert_string_equal(m->rcpts[1].address, "r4@x");
+    assert_int_equal(m->unread_pending, 1);
+    next = m->next_offset;
+    qmgr_message_free(m);
+
+    fd = temp_file(vstr_str(b), vstr_len(b));
+    s = stream_fdopen(fd);
+    m = qmgr_message_read_slice(s, ID, 2, next, why);
+    stream_close(s);
+    assert_non_null(m);
+    assert_int_equal(m->nrcpt, 1);
+    assert_string_equal(m->rcpts[0].address, "r6@x");
+    assert_int_equal(m->unread_pending, 0);
+    qmgr_message_free(m);
+    vstr_free(b);
+    vstr_free(rec);
+    vstr_free(why);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -445,6 +576,8 @@ int main(void)
         cmocka_unit_test(test_null_sender),
         cmocka_unit_test(test_corrupt_files),
         cmocka_unit_test(test_no_recipients),
+        cmocka_unit_test(test_warn_record),
+        cmocka_unit_test(test_slices),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,7 +30,7 @@ static void test_header(void **state)
 
 static void test_type_valid(void **state)
 {
-    const char *valid = "VZTFSAOYRDMLCXE";
+    const char *valid = "VZTWFSAOYRDMLCXE";
     int c;
 
     for (c = 0; c < 256; c++)

@@ -1,0 +1,437 @@
+/* smtp(8) per-request service: reads one delivery request from qmgr,
+ * reads the envelope of the queue file (size, DSN envid/ret) up to the
+ * content, hands the recipients to smtp_deliver(), logs one Postfix-shaped
+ * status line per recipient, and replies with every recipient's outcome
+ * in one attribute list. */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include "attr.h"
+#include "log.h"
+#include "mail_addr.h"
+#include "mail_proto.h"
+#include "mem.h"
+#include "queue.h"
+#include "queue_id.h"
+#include "record.h"
+#include "safe_file.h"
+#include "smtp.h"
+#include "stream.h"
+#include "vstr.h"
+
+#define SMTP_RCPT_MAX 10000     /* recipients in one request */
+
+static double now_seconds(void)
+{
+    struct timeval tv;
+
+    gettimeofday(&tv, NULL);
+    return (double) tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+static void rcpt_vset(struct smtp_rcpt *r, enum smtp_rcpt_status status, const char *dsn,
+                      const char *relay, const char *fmt, va_list ap)
+{
+    r->status = status;
+    vstr_set(r->dsn, dsn);
+    vstr_set(r->relay, relay ? relay : "none");
+    vstr_reset(r->reason);
+    vstr_vprintf(r->reason, fmt, ap);
+}
+
+void smtp_rcpt_set(struct smtp_rcpt *r, enum smtp_rcpt_status status, const char *dsn,
+                   const char *relay, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    rcpt_vset(r, status, dsn, relay, fmt, ap);
+    va_end(ap);
+}
+
+void smtp_pending_set(struct smtp_delivery *d, enum smtp_rcpt_status status, const char *dsn,
+                      const char *relay, const char *fmt, ...)
+{
+    va_list ap;
+    size_t i;
+
+    for (i = 0; i < d->nrcpt; i++) {
+        if (d->rcpts[i].status != RCPT_PENDING)
+            continue;
+        va_start(ap, fmt);
+        rcpt_vset(&d->rcpts[i], status, dsn, relay, fmt, ap);
+        va_end(ap);
+    }
+}
+
+size_t smtp_pending_count(const struct smtp_delivery *d)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < d->nrcpt; i++)
+        n += d->rcpts[i].status == RCPT_PENDING;
+    return n;
+}
+
+/* The repeated recipient attributes, in request order; each group starts
+ * with rcpt_offset.  Returns the count, or -1 when malformed. */
+static long collect_recipients(const attr_list *req, struct smtp_rcpt **out)
+{
+    size_t i, n = attr_count(req);
+    long count = 0;
+    struct smtp_rcpt *rcpts = NULL, *cur = NULL;
+    const char *name, *value;
+    char *end;
+    long v;
+
+    for (i = 0; i < n; i++) {
+        name = attr_name(req, i);
+        value = attr_value(req, i);
+        if (strcmp(name, "rcpt_offset") == 0) {
+            if (count >= SMTP_RCPT_MAX)
+                goto bad;
+            rcpts = xreallocarray(rcpts, (size_t) count + 1, sizeof(*rcpts));
+            cur = &rcpts[count++];
+            memset(cur, 0, sizeof(*cur));
+            cur->offset = value;
+            cur->notify = -1;
+        } else if (cur == NULL) {
+            if (strncmp(name, "rcpt_", 5) == 0)
+                goto bad;
+        } else if (strcmp(name, "rcpt_address") == 0) {
+            if (cur->address != NULL)
+                goto bad;
+            cur->address = value;
+        } else if (strcmp(name, "rcpt_orcpt") == 0) {
+            if (cur->orcpt != NULL)
+                goto bad;
+            cur->orcpt = value;
+        } else if (strcmp(name, "rcpt_notify") == 0) {
+            if (cur->notify != -1)
+                goto bad;
+            errno = 0;
+            v = strtol(value, &end, 10);
+            if (*value == '\0' || *end != '\0' || errno || v < 0 || v > 15)
+                goto bad;
+            cur->notify = (int) v;
+        }
+    }
+    for (i = 0; i < (size_t) count; i++)
+        if (rcpts[i].address == NULL || rcpts[i].orcpt == NULL || rcpts[i].notify < 0
+            || rcpts[i].address[0] == '\0')
+            goto bad;
+    *out = rcpts;
+    return count;
+bad:
+    free(rcpts);
+    *out = NULL;
+    return -1;
+}
+
+static int queue_name_ok(const char *name)
+{
+    const char *p;
+
+    if (*name == '\0')
+        return 0;
+    for (p = name; *p; p++)
+        if (*p < 'a' || *p > 'z')
+            return 0;
+    return 1;
+}
+
+/* Open the queue file and read its envelope up to the M record, which
+ * must be at content_offset: size, flags, DSN envid and ret.  The stream
+ * is left after the M record. */
+static stream *open_queue_file(const char *queue_name, struct smtp_msg *msg, vstr *why)
+{
+    vstr *path = vstr_new(64);
+    vstr *data = vstr_new(256);
+    stream *qf = NULL;
+    off_t offset = 0;
+    int type = 0, st, fd;
+    long long size, off, nrcpt;
+
+    queue_path(path, queue_name, msg->queue_id);
+    fd = safe_open_existing(vstr_str(path), O_RDONLY);
+    if (fd < 0) {
+        vstr_printf(why, "cannot open queue file %s: %s", vstr_str(path), strerror(errno));
+        goto out;
+    }
+    qf = stream_fdopen(fd);
+    for (;;) {
+        st = rec_get(qf, &type, data, &offset);
+        if (st != REC_OK) {
+            vstr_printf(why, "queue file %s: %s before the message content", vstr_str(path),
+                        st == REC_EOF ? "end of file" : "malformed record");
+            goto fail;
+        }
+        if (type == REC_MESSAGE)
+            break;
+        if (type == REC_SIZE) {
+            if (sscanf(vstr_str(data), "%lld %lld %lld", &size, &off, &nrcpt) == 3
+                && size >= 0)
+                msg->size = size;
+        } else if (type == REC_ATTR) {
+            const char *eq = strchr(vstr_str(data), '=');
+            size_t nlen = eq ? (size_t) (eq - vstr_str(data)) : 0;
+
+            if (eq == NULL)
+                continue;
+            if (nlen == strlen(ATTR_ENVID) && strncmp(vstr_str(data), ATTR_ENVID, nlen) == 0
+                && eq[1] != '\0') {
+                free(msg->envid);
+                msg->envid = xstrdup(eq + 1);
+            } else if (nlen == strlen(ATTR_RET) && strncmp(vstr_str(data), ATTR_RET, nlen) == 0
+                       && (strcasecmp(eq + 1, "FULL") == 0 || strcasecmp(eq + 1, "HDRS") == 0)) {
+                free(msg->ret);
+                msg->ret = xstrdup(eq + 1);
+            }
+        }
+    }
+    if (offset != msg->content_offset) {
+        vstr_printf(why, "queue file %s: message content at offset %lld, not %lld",
+                    vstr_str(path), (long long) offset, (long long) msg->content_offset);
+        goto fail;
+    }
+    goto out;
+fail:
+    stream_close(qf);
+    qf = NULL;
+out:
+    vstr_free(path);
+    vstr_free(data);
+    return qf;
+}
+
+/* The ORCPT address when it differs from the recipient ("rfc822;" cut). */
+static const char *orig_to(const char *orcpt, const char *address)
+{
+    const char *semi;
+
+    if (strncasecmp(orcpt, "rfc822;", 7) == 0)
+        orcpt += 7;
+    else if ((semi = strchr(orcpt, ';')) != NULL)
+        orcpt = semi + 1;
+    if (*orcpt == '\0' || strcasecmp(orcpt, address) == 0)
+        return NULL;
+    return orcpt;
+}
+
+static const char *status_name(enum smtp_rcpt_status s)
+{
+    switch (s) {
+    case RCPT_SENT:
+        return "sent";
+    case RCPT_BOUNCED:
+        return "bounced";
+    default:
+        return "deferred";
+    }
+}
+
+/* Postfix's delay format: whole seconds from 10s, one decimal from 1s,
+ * two below that, and "0" under 10ms. */
+static void delay_put(vstr *out, double secs)
+{
+    if (secs >= 10)
+        vstr_printf(out, "%.0f", secs);
+    else if (secs >= 1)
+        vstr_printf(out, "%.1f", secs);
+    else if (secs >= 0.01)
+        vstr_printf(out, "%.2f", secs);
+    else
+        vstr_puts(out, "0");
+}
+
+/* An address for the log: valid UTF-8 (SMTPUTF8 mail) is kept as it is,
+ * with control characters replaced; anything else goes through
+ * log_printable(). */
+static char *log_addr(char *dst, size_t size, const char *addr)
+{
+    size_t len = strlen(addr), i;
+
+    if (!has_8bit(addr, len) || !utf8_valid(addr, len) || len >= size)
+        return log_printable(dst, size, addr, len);
+    for (i = 0; i < len; i++)
+        dst[i] = (unsigned char) addr[i] < 0x20 || addr[i] == 0x7f ? '?' : addr[i];
+    dst[len] = '\0';
+    return dst;
+}
+
+static void log_status(const char *queue_id, const struct smtp_rcpt *rc,
+                       const struct smtp_delivery *d, double arrival, double received,
+                       double finished)
+{
+    char to[300], orig[300], relay[300], reason[1000];
+    const char *o = orig_to(rc->orcpt, rc->address);
+    vstr *line = vstr_new(256);
+    double total = finished - arrival;
+    double qdelay = received - arrival;
+
+    vstr_printf(line, "%s: to=<%s>, ", queue_id,
+                log_addr(to, sizeof(to), rc->address));
+    if (o != NULL)
+        vstr_printf(line, "orig_to=<%s>, ", log_addr(orig, sizeof(orig), o));
+    vstr_printf(line, "relay=%s, ",
+                log_printable(relay, sizeof(relay), vstr_str(rc->relay), vstr_len(rc->relay)));
+    if (d->conn_use > 1)
+        vstr_printf(line, "conn_use=%d, ", d->conn_use);
+    vstr_puts(line, "delay=");
+    delay_put(line, total);
+    vstr_puts(line, ", delays=");
+    delay_put(line, qdelay);
+    vstr_puts(line, "/0/");
+    delay_put(line, d->setup_secs);
+    vstr_putc(line, '/');
+    delay_put(line, d->xfer_secs);
+    vstr_printf(line, ", dsn=%s, status=%s (%s)", vstr_str(rc->dsn), status_name(rc->status),
+                log_printable(reason, sizeof(reason), vstr_str(rc->reason),
+                              vstr_len(rc->reason)));
+    msg_info("%s", vstr_str(line));
+    vstr_free(line);
+}
+
+/* The connection cache key: the next hop and the mode. */
+static void dest_key(vstr *key, const char *nexthop)
+{
+    vstr_reset(key);
+    vstr_printf(key, "%s:%s", smtp_cfg.lmtp ? "lmtp" : "smtp", nexthop);
+}
+
+void smtp_service(stream *client, void *ctx)
+{
+    attr_list *req = attr_list_new();
+    attr_list *reply = attr_list_new();
+    vstr *err = vstr_new(64);
+    vstr *why = vstr_new(64);
+    vstr *key = vstr_new(64);
+    vstr *nexthop_text = vstr_new(64);
+    struct smtp_rcpt *rcpts = NULL;
+    struct smtp_msg msg;
+    struct smtp_delivery d;
+    struct smtp_nexthop nh;
+    const char *queue_name, *arrival_text;
+    double arrival, received, finished;
+    long content_offset, flags = 0;
+    long n = 0, i;
+    int status, have_nh = 0;
+
+    (void) ctx;
+    smtp_cache_idle_disarm();
+    memset(&msg, 0, sizeof(msg));
+    memset(&d, 0, sizeof(d));
+    if (attr_announce(client, PROTO_DELIVERY, PROTO_VERSION) != 0) {
+        msg_warn("cannot announce to queue manager: %s", strerror(errno));
+        goto out;
+    }
+    status = attr_read(client, req, delivery_request_spec, err);
+    if (status != 0) {
+        msg_warn("bad delivery request: %s",
+                 status == -1 ? vstr_str(err) : stream_strerror(status));
+        goto out;
+    }
+    received = now_seconds();
+    smtp_cache_expire();
+    queue_name = attr_get(req, "queue_name");
+    msg.queue_id = attr_get(req, "queue_id");
+    msg.sender = attr_get(req, "sender");
+    arrival_text = attr_get(req, "arrival_time");
+    if (!queue_name_ok(queue_name) || !queue_id_valid(msg.queue_id)
+        || attr_get_long(req, "content_offset", 0, 0x7fffffffL, &content_offset) != 0
+        || (attr_get(req, "flags") != NULL
+            && attr_get_long(req, "flags", 0, 0xffff, &flags) != 0)
+        || (n = collect_recipients(req, &rcpts)) <= 0) {
+        msg_warn("bad delivery request: bad queue name, queue id, offset, flags or recipients");
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        rcpts[i].dsn = vstr_new(8);
+        rcpts[i].reason = vstr_new(64);
+        rcpts[i].relay = vstr_new(32);
+        vstr_set(rcpts[i].relay, "none");
+    }
+    arrival = strtod(arrival_text, NULL);
+    if (arrival <= 0 || arrival > received + 86400)
+        arrival = received;
+    msg.flags = (int) flags;
+    msg.content_offset = content_offset;
+    d.msg = &msg;
+    d.rcpts = rcpts;
+    d.nrcpt = (size_t) n;
+
+    /* No next hop: the domain of the (first) recipient. */
+    vstr_set(nexthop_text, attr_get(req, "nexthop"));
+    if (vstr_len(nexthop_text) == 0)
+        vstr_set(nexthop_text, mail_addr_domain(rcpts[0].address));
+    msg.qf = open_queue_file(queue_name, &msg, why);
+    if (msg.qf == NULL) {
+        msg_warn("%s: %s", msg.queue_id, vstr_str(why));
+        smtp_pending_set(&d, RCPT_DEFERRED, "4.3.0", NULL, "cannot read queue file");
+    } else if (smtp_nexthop_parse(vstr_str(nexthop_text), smtp_cfg.lmtp,
+                                  smtp_cfg.lmtp ? (int) smtp_cfg.lmtp_port : smtp_cfg.smtp_port, &nh,
+                                  why) < 0) {
+        char text[300];
+
+        msg_warn("%s: bad next hop \"%s\": %s", msg.queue_id,
+                 log_printable(text, sizeof(text), vstr_str(nexthop_text),
+                               vstr_len(nexthop_text)),
+                 vstr_str(why));
+        smtp_pending_set(&d, RCPT_DEFERRED, "4.3.5", NULL,
+                         "mail transport unavailable: bad next hop \"%s\": %s", text,
+                         vstr_str(why));
+    } else {
+        have_nh = 1;
+        dest_key(key, vstr_str(nexthop_text));
+        smtp_deliver(&d, &nh, vstr_str(key));
+    }
+    /* Anything left undecided is a bug; never report it as delivered. */
+    smtp_pending_set(&d, RCPT_DEFERRED, "4.3.0", NULL, "delivery status unknown");
+
+    finished = now_seconds();
+    for (i = 0; i < n; i++) {
+        struct smtp_rcpt *rc = &rcpts[i];
+        const char *action = rc->action;
+
+        if (action == NULL)
+            action = rc->status == RCPT_SENT ? "delivered"
+                     : rc->status == RCPT_BOUNCED ? "failed" : "delayed";
+        log_status(msg.queue_id, rc, &d, arrival, received, finished);
+        attr_add(reply, "rcpt_offset", rc->offset);
+        attr_add(reply, "rcpt_status", status_name(rc->status));
+        attr_add(reply, "rcpt_dsn", vstr_str(rc->dsn));
+        attr_add(reply, "rcpt_reason", vstr_str(rc->reason));
+        attr_add(reply, "rcpt_action", action);
+        attr_add(reply, "rcpt_relay", vstr_str(rc->relay));
+    }
+    if (attr_write(client, reply) != 0)
+        msg_warn("%s: cannot send delivery status to queue manager: %s", msg.queue_id,
+                 strerror(errno));
+out:
+    if (have_nh)
+        smtp_nexthop_free(&nh);
+    if (msg.qf != NULL)
+        stream_close(msg.qf);
+    free(msg.envid);
+    free(msg.ret);
+    for (i = 0; rcpts != NULL && i < n; i++) {
+        vstr_free(rcpts[i].dsn);
+        vstr_free(rcpts[i].reason);
+        vstr_free(rcpts[i].relay);
+    }
+    free(rcpts);
+    attr_list_free(req);
+    attr_list_free(reply);
+    vstr_free(err);
+    vstr_free(why);
+    vstr_free(key);
+    vstr_free(nexthop_text);
+    smtp_cache_idle_arm();
+}
