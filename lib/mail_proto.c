@@ -32,6 +32,7 @@ const struct attr_spec delivery_reply_spec[] = {
     {"rcpt_reason", ATTR_REQUIRED | ATTR_REPEAT},
     {"rcpt_action", ATTR_REQUIRED | ATTR_REPEAT},
     {"rcpt_relay", ATTR_REQUIRED | ATTR_REPEAT},
+    {"site_failed", 0},
     {NULL, 0},
 };
 

@@ -26,7 +26,10 @@
  *           rcpt_action (the RFC 3464 action: "delivered", "relayed" (sent
  *           on to a next hop without DSN support), "failed", "delayed"),
  *           rcpt_relay (who took it: "mx.example[192.0.2.1]:25", "local",
- *           or "none")}
+ *           or "none"); and once per reply, optionally, site_failed ("1":
+ *           no usable session with any host of the destination: the
+ *           scheduler counts it against the destination; "0" or absent:
+ *           the destination answered)}
  *   The agent logs each recipient's status line itself; qmgr records the
  *   outcome in the queue file and in the message's status logs
  *   (status_log.h).

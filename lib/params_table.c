@@ -231,8 +231,8 @@ const struct param_def param_table[] = {
     /* Delivery status notifications (bounce) */
     {"bounce_size_limit", PARAM_SIZE, "50000", 1, 2147483647L,
      "How much of the original message (bytes of content) a non-delivery notification returns; a larger message is returned as its header only."},
-    {"notify_classes", PARAM_LIST, "resource, software", 0, 0,
-     "Which trouble is reported to the postmaster: bounce (a header-only copy of every non-delivery notification, to bounce_notice_recipient), 2bounce (undeliverable mail from the null sender, to 2bounce_notice_recipient; without it such mail is dropped and logged), delay (a header-only copy of every delay notification, to delay_notice_recipient), resource, software."},
+    {"notify_classes", PARAM_LIST, "2bounce, resource, software", 0, 0,
+     "Which trouble is reported to the postmaster: bounce (a header-only copy of every non-delivery notification, to bounce_notice_recipient), 2bounce (undeliverable mail from the null sender, to 2bounce_notice_recipient; without it such mail is dropped and logged), delay (a header-only copy of every delay notification, to delay_notice_recipient), resource, software. Unlike Postfix, 2bounce is on by default: a double bounce reaches the postmaster instead of vanishing."},
     {"bounce_notice_recipient", PARAM_STR, "postmaster", 0, 0,
      "The recipient of the postmaster copies of non-delivery notifications (notify_classes bounce)."},
     {"2bounce_notice_recipient", PARAM_STR, "postmaster", 0, 0,

@@ -329,7 +329,8 @@ static void dest_mark_dead(struct dest *d, const char *dsn, const char *reason)
 }
 
 /* Concurrency feedback from one finished job. */
-static void dest_feedback(struct dest *d, const struct qmgr_outcome *o, size_t n)
+static void dest_feedback(struct dest *d, int site_failed, const struct qmgr_outcome *o,
+                          size_t n)
 {
     int *deferred = xcalloc(n ? n : 1, sizeof(*deferred));
     const char **dsns = xcalloc(n ? n : 1, sizeof(*dsns));
@@ -339,7 +340,7 @@ static void dest_feedback(struct dest *d, const struct qmgr_outcome *o, size_t n
         deferred[i] = o[i].status == QMGR_DEFERRED;
         dsns[i] = o[i].dsn;
     }
-    if (!qmgr_dest_failure(deferred, (const char *const *) dsns, n))
+    if (!qmgr_dest_failure(site_failed, deferred, (const char *const *) dsns, n))
         qmgr_window_success(&d->win, d->tp->conc_limit);
     else if (qmgr_window_failure(&d->win, d->tp->cohort_limit))
         dest_mark_dead(d, o[0].dsn, o[0].reason);
@@ -389,6 +390,7 @@ static int job_reply(struct job *job, const attr_list *l, vstr *err)
     struct qmgr_outcome *o = xcalloc(job->nrcpt, sizeof(*o));
     size_t k[6] = {0, 0, 0, 0, 0, 0};
     size_t i, n = attr_count(l);
+    const char *site;
     int ret = -1;
 
     for (i = 0; i < n; i++) {
@@ -467,8 +469,13 @@ static int job_reply(struct job *job, const attr_list *l, vstr *err)
             vstr_printf(err, "%zu statuses for %zu recipients", k[i], job->nrcpt);
             goto out;
         }
+    site = attr_get(l, "site_failed");
+    if (site != NULL && strcmp(site, "0") != 0 && strcmp(site, "1") != 0) {
+        vstr_printf(err, "bad site_failed \"%.20s\"", site);
+        goto out;
+    }
     qmgr_msg_outcomes(job->msg, o, job->nrcpt);
-    dest_feedback(job->dest, o, job->nrcpt);
+    dest_feedback(job->dest, site ? *site - '0' : -1, o, job->nrcpt);
     ret = 0;
 out:
     free(o);

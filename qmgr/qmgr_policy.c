@@ -52,14 +52,15 @@ void qmgr_window_probe(struct qmgr_window *w, long cohort_limit)
     w->fail_cohorts = cohort_limit > 1 ? (double) (cohort_limit - 1) : 0;
 }
 
-int qmgr_dest_failure(const int *deferred, const char *const *dsns, size_t n)
+int qmgr_dest_failure(int site_failed, const int *deferred, const char *const *dsns, size_t n)
 {
     size_t i;
 
-    if (n == 0)
+    if (n == 0 || site_failed == 0)
         return 0;
     for (i = 0; i < n; i++)
-        if (!deferred[i] || dsns[i] == NULL || strncmp(dsns[i], "4.4.", 4) != 0)
+        if (!deferred[i] || (site_failed < 0 && (dsns[i] == NULL
+                                                 || strncmp(dsns[i], "4.4.", 4) != 0)))
             return 0;
     return 1;
 }

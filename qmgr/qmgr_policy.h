@@ -28,10 +28,12 @@ int qmgr_window_failure(struct qmgr_window *w, long cohort_limit);
 void qmgr_window_probe(struct qmgr_window *w, long cohort_limit);
 
 /* A job failed at the destination level when every recipient was
- * deferred with a 4.4.x status (no answer, connection refused or lost,
- * no route: RFC 3463 "network and routing" codes).  statuses[i] is 1 for
- * deferred; dsns[i] the status code. */
-int qmgr_dest_failure(const int *deferred, const char *const *dsns, size_t n);
+ * deferred and the agent said it had no usable session with any host
+ * (site_failed 1: refused, timed out, 4xx greeting, DNS failure).  An
+ * agent that does not say (site_failed -1) is judged by the status codes:
+ * all 4.4.x ("network and routing", RFC 3463).  deferred[i] is 1 for a
+ * deferred recipient; dsns[i] its status code. */
+int qmgr_dest_failure(int site_failed, const int *deferred, const char *const *dsns, size_t n);
 
 /* Expiry: is a message that arrived at arrival too old at now?
  * bounce_lifetime applies to mail from the null sender. */

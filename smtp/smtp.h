@@ -109,6 +109,8 @@ struct smtp_delivery {
     struct smtp_rcpt *rcpts;
     size_t nrcpt;
     int conn_use;               /* >1 when a cached connection carried it */
+    int site_failed;            /* no usable session with any host: tells
+                                 * qmgr the destination itself failed */
     double setup_secs;          /* DNS, connect, greeting, EHLO */
     double xfer_secs;           /* the transaction */
 };

@@ -302,6 +302,7 @@ void smtp_deliver(struct smtp_delivery *d, const struct smtp_nexthop *nh, const 
                              log_printable(addrtext, sizeof(addrtext), nh->host,
                                            strlen(nh->host)),
                              strerror(errno));
+            d->site_failed = 1;
             goto out;
         }
         ss = smtp_session_new(fd, smtp_cfg.myhostname, nh->host, 0, dest);
@@ -309,15 +310,23 @@ void smtp_deliver(struct smtp_delivery *d, const struct smtp_nexthop *nh, const 
         if (step == STEP_OK) {
             run_session(ss, d, start);
         } else {
-            if (step == STEP_NEXT_HOST)
+            if (step == STEP_NEXT_HOST) {
                 smtp_pending_set(d, RCPT_DEFERRED, vstr_str(dsn), vstr_str(ss->label), "%s",
                                  vstr_str(why));
+                d->site_failed = 1;
+            }
             smtp_session_close(ss, 1);
         }
         goto out;
     }
 
     ntargets = find_targets(d, nh, &targets);
+    /* No address to try while recipients wait: a temporary DNS failure. */
+    if (ntargets == 0 && smtp_pending_count(d) == 0 && d->nrcpt > 0) {
+        for (i = 0; i < d->nrcpt; i++)
+            if (d->rcpts[i].status == RCPT_DEFERRED)
+                d->site_failed = 1;
+    }
     for (i = 0; i < ntargets; i++) {
         struct target *t = &targets[i];
 
@@ -356,6 +365,7 @@ void smtp_deliver(struct smtp_delivery *d, const struct smtp_nexthop *nh, const 
         smtp_pending_set(d, RCPT_DEFERRED, code, vstr_len(relay) ? vstr_str(relay) : NULL, "%s",
                          vstr_str(why));
         free(code);
+        d->site_failed = 1;
     }
 out:
     for (i = 0; i < ntargets; i++)

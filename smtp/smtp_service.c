@@ -411,6 +411,7 @@ void smtp_service(stream *client, void *ctx)
         attr_add(reply, "rcpt_action", action);
         attr_add(reply, "rcpt_relay", vstr_str(rc->relay));
     }
+    attr_add(reply, "site_failed", d.site_failed ? "1" : "0");
     if (attr_write(client, reply) != 0)
         msg_warn("%s: cannot send delivery status to queue manager: %s", msg.queue_id,
                  strerror(errno));

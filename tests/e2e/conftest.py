@@ -144,9 +144,12 @@ def make_instance(request, test_root):
                 main["dns_servers"] = request.getfixturevalue("dns").servers
             except pytest.skip.Exception:
                 pass            # no dnsmasq: only the tests that need it skip
-        name = f"{request.node.name[:60]}-{counter[0]}".replace("/", "_")
+        name = f"{request.node.name[:40]}-{counter[0]}".replace("/", "_")
         name = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-        d = test_root / name
+        # Parametrized tests can share the first 40 characters: a fresh
+        # directory each time, never another test's queue and mail.
+        d = Path(tempfile.mkdtemp(prefix=name + "-", dir=test_root))
+        os.chmod(d, 0o755)
         inst = Instance(d, main_overrides=main, master_extra=master_extra,
                         qmgr=qmgr, local=local)
         if aliases is not None:

@@ -113,7 +113,9 @@ def entry(rcpt, **kw):
 def held(make_instance):
     """An instance with bounce, and a way to park messages in hold/: the
     message is queued while qmgr is absent, then qmgr is configured."""
-    inst = make_instance(start=False, qmgr=False)
+    # Without 2bounce (on by default): the null-sender case below checks
+    # that nothing at all is sent then.
+    inst = make_instance(start=False, qmgr=False, main={"notify_classes": "resource, software"})
     add_bounce_daemon(inst)
     inst.start()
 

@@ -158,6 +158,29 @@ def test_dead_destination_is_suspended(make_instance, sinks):
     assert len(inst.queue_files("deferred")) == len(rcpts), inst.queue_files()
 
 
+def test_4xx_greeting_counts_against_the_destination(make_instance, sinks):
+    """A host that answers every connection with 421 is a failing site,
+    like one that refuses connections: after a window of failures the
+    destination is suspended and its queued mail waits without new
+    connections."""
+    needs("smtp")
+    sink = sinks()
+    sink.greeting = "421 4.3.2 sink.test Service not available"
+    inst = make_instance(main=relay_main(sink, minimal_backoff_time="60s",
+                                         maximal_backoff_time="120s",
+                                         queue_run_delay="60s",
+                                         initial_destination_concurrency="2"))
+    rcpts = [f"g{i}@remote.test" for i in range(12)]
+    for rc in rcpts:
+        assert send_raw(inst, "s@client.example", [rc], message(token("greet"), to=rc))["end"][0] == 250
+    for rc in rcpts:
+        assert wait_status(inst, rc, "deferred", timeout=30), inst.log_text()[-3000:]
+    assert inst.log_matches(r"delivery (temporarily )?suspended"), inst.log_text()[-3000:]
+    assert sink.connections < len(rcpts), \
+        f"{sink.connections} connections for {len(rcpts)} messages to a failing site"
+    assert len(inst.queue_files("deferred")) == len(rcpts), inst.queue_files()
+
+
 def test_recipient_limit_splits_transactions(make_instance, sinks):
     needs("smtp")
     sink = sinks()

@@ -84,11 +84,19 @@ static void test_dest_failure(void **state)
     const char *const mailbox[] = {"4.4.1", "4.2.2", "4.4.1"};
     const char *const none[] = {"4.4.1", NULL, "4.4.1"};
 
-    assert_true(qmgr_dest_failure(all_deferred, conn, 3));
-    assert_false(qmgr_dest_failure(all_deferred, mailbox, 3));
-    assert_false(qmgr_dest_failure(mixed, conn, 3));
-    assert_false(qmgr_dest_failure(all_deferred, none, 3));
-    assert_false(qmgr_dest_failure(all_deferred, conn, 0));
+    const char *const greeting[] = {"4.3.2", "4.3.2", "4.3.2"};
+
+    /* An agent that does not report site failures: judged by the codes. */
+    assert_true(qmgr_dest_failure(-1, all_deferred, conn, 3));
+    assert_false(qmgr_dest_failure(-1, all_deferred, mailbox, 3));
+    assert_false(qmgr_dest_failure(-1, mixed, conn, 3));
+    assert_false(qmgr_dest_failure(-1, all_deferred, none, 3));
+    assert_false(qmgr_dest_failure(-1, all_deferred, conn, 0));
+    /* The agent's word wins: a 4xx greeting is a site failure, a 4.4.x
+     * reply to RCPT from a host that answered is not. */
+    assert_true(qmgr_dest_failure(1, all_deferred, greeting, 3));
+    assert_false(qmgr_dest_failure(0, all_deferred, conn, 3));
+    assert_false(qmgr_dest_failure(1, mixed, greeting, 3));
 }
 
 static void test_expiry(void **state)
