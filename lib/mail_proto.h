@@ -24,7 +24,9 @@
  *           ("2.0.0"), rcpt_reason (text for logs and DSNs: for a remote
  *           reply "host mx.example[192.0.2.1] said: 550 5.1.1 ..."),
  *           rcpt_action (the RFC 3464 action: "delivered", "relayed" (sent
- *           on to a next hop without DSN support), "failed", "delayed"),
+ *           on to a next hop without DSN support), "failed", "delayed"; or
+ *           "passed": sent on, with the DSN request, to a next hop that
+ *           supports DSN and so reports success itself (RFC 3461)),
  *           rcpt_relay (who took it: "mx.example[192.0.2.1]:25", "local",
  *           or "none"); and once per reply, optionally, site_failed ("1":
  *           no usable session with any host of the destination: the

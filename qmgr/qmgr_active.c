@@ -188,7 +188,9 @@ void qmgr_msg_outcomes(struct qmgr_msg *msg, const struct qmgr_outcome *o, size_
             }
             break;
         case QMGR_SENT:
-            if (r->notify & DSN_NOTIFY_SUCCESS) {
+            /* "passed": the next hop took the DSN request and reports. */
+            if ((r->notify & DSN_NOTIFY_SUCCESS)
+                && !(o[i].action && strcmp(o[i].action, "passed") == 0)) {
                 const char *action = o[i].action ? o[i].action : "delivered";
 
                 entry_fill(&e, r, o[i].dsn ? o[i].dsn : "2.0.0", action, o[i].relay,

@@ -452,7 +452,7 @@ static int job_reply(struct job *job, const attr_list *l, vstr *err)
         case 4:
             if (strcmp(value, "delivered") != 0 && strcmp(value, "relayed") != 0
                 && strcmp(value, "failed") != 0 && strcmp(value, "delayed") != 0
-                && strcmp(value, "expanded") != 0) {
+                && strcmp(value, "expanded") != 0 && strcmp(value, "passed") != 0) {
                 vstr_printf(err, "bad rcpt_action \"%.20s\"", value);
                 goto out;
             }

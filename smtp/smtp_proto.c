@@ -177,10 +177,12 @@ static void rcpt_from_reply(struct smtp_session *ss, struct smtp_rcpt *rc,
     smtp_reply_status(r, dsn);
     if (cls == 2) {
         smtp_rcpt_set(rc, RCPT_SENT, vstr_str(dsn), vstr_str(ss->label), "%s", vstr_str(r->raw));
-        rc->action = !smtp_cfg.lmtp && !(ss->ext.flags & SMTP_EXT_DSN)
-                             && (rc->notify & DSN_NOTIFY_SUCCESS)
-                         ? "relayed"
-                         : "delivered";
+        /* LMTP is final delivery.  A next hop that supports DSN got the
+         * NOTIFY request and reports success itself (RFC 3461): "passed"
+         * tells qmgr no notice is due from us.  One without DSN support
+         * ends the DSN chain here: "relayed". */
+        rc->action = smtp_cfg.lmtp ? "delivered"
+                     : (ss->ext.flags & SMTP_EXT_DSN) ? "passed" : "relayed";
     } else {
         said(text, ss, r, cmd);
         smtp_rcpt_set(rc, cls == 5 ? RCPT_BOUNCED : RCPT_DEFERRED, vstr_str(dsn),
