@@ -142,10 +142,6 @@ int smtp_read_reply(struct smtp_session *ss, long timeout, struct smtp_reply *r,
  * failure reason goes to every pending recipient (or why, for STEP_NEXT_HOST). */
 int smtp_session_start(struct smtp_session *ss, struct smtp_delivery *d, vstr *why,
                        vstr *dsn, int *permanent);
-/* Hook for STARTTLS (RFC 3207), called after EHLO when the server offered
- * it.  Opportunistic TLS is a later issue: for now it keeps the plain
- * session.  Returns STEP_OK. */
-int smtp_session_starttls(struct smtp_session *ss);
 /* MAIL, RCPT, DATA, content, end of data: decides each pending
  * recipient's outcome.  Returns STEP_OK when the session is still in a
  * clean state for reuse, STEP_FINAL when it must be closed. */

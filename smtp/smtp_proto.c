@@ -213,15 +213,6 @@ static int send_line(struct smtp_session *ss, long timeout, const char *text, in
     return st;
 }
 
-int smtp_session_starttls(struct smtp_session *ss)
-{
-    /* Opportunistic TLS (STARTTLS, RFC 3207) belongs here: send STARTTLS,
-     * read 220, run the handshake, then EHLO again.  Not enabled yet: the
-     * session stays in plain text. */
-    (void) ss;
-    return STEP_OK;
-}
-
 int smtp_session_start(struct smtp_session *ss, struct smtp_delivery *d, vstr *why, vstr *dsn,
                        int *permanent)
 {
@@ -293,8 +284,8 @@ int smtp_session_start(struct smtp_session *ss, struct smtp_delivery *d, vstr *w
     } else {
         smtp_ehlo_parse(&r, &ss->ext);
     }
-    if ((ss->ext.flags & SMTP_EXT_STARTTLS) && smtp_session_starttls(ss) != STEP_OK)
-        goto out;
+    /* Opportunistic TLS (RFC 3207) slots in here, when the peer offers
+     * STARTTLS (SMTP_EXT_STARTTLS): STARTTLS, handshake, EHLO again. */
     ret = STEP_OK;
 out:
     smtp_reply_free(&r);
