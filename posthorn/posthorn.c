@@ -374,8 +374,10 @@ static void check_internal_services(struct master_service *svcs, size_t n)
     } needed[] = {
         {"cleanup", CLEANUP_SOCKET, 1},
         {"qmgr", QMGR_TRIGGER, 0},
-        {"local", "private/local", 1},
+        {"bounce", BOUNCE_SOCKET, 1},
     };
+    static const char *const transports[] = {"local_transport", "default_transport",
+                                             "relay_transport"};
     size_t i, k;
 
     for (k = 0; k < sizeof(needed) / sizeof(needed[0]); k++) {
@@ -392,6 +394,21 @@ static void check_internal_services(struct master_service *svcs, size_t n)
                      "master.cf:%d: service %s must be %s: the daemons use %s",
                      svcs[i].lineno, needed[k].name, needed[k].private_ ? "private" : "public",
                      needed[k].socket);
+    }
+    /* Every transport mail may be routed to by default is a private
+     * service that qmgr connects to as private/NAME. */
+    for (k = 0; k < sizeof(transports) / sizeof(transports[0]); k++) {
+        const char *value = config_str(transports[k]);
+        size_t len = strcspn(value, ":");
+
+        for (i = 0; i < n; i++)
+            if (strlen(svcs[i].name) == len && strncmp(svcs[i].name, value, len) == 0
+                && strcmp(svcs[i].type, "inet") != 0 && svcs[i].private_)
+                break;
+        if (i == n)
+            problemf("add a private unix service of that name to master.cf, or change the "
+                     "parameter", "%s = %s: master.cf has no private service \"%.*s\"",
+                     transports[k], value, (int) len, value);
     }
 }
 

@@ -92,4 +92,12 @@ def test_check_reports_missing_local(make_instance):
     inst = make_instance(start=False, local=False)
     r = inst.posthorn("check")
     assert r.returncode == 1, r.stdout + r.stderr
-    assert 'no "local" service' in r.stdout + r.stderr
+    assert 'no private service "local"' in r.stdout + r.stderr
+
+
+def test_check_reports_missing_transport_service(make_instance):
+    """default_transport names a service master.cf must have."""
+    inst = make_instance(main={"default_transport": "smtp-out"}, start=False)
+    r = inst.posthorn("check")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert 'no private service "smtp-out"' in r.stdout + r.stderr
