@@ -214,7 +214,7 @@ const struct param_def param_table[] = {
     {"relayhost", PARAM_STR, "", 0, 0,
      "The next hop of mail for the default and relay transports when transport_maps gives none: domain, domain:port, [host] or [host]:port ([] disables MX lookups). Empty: the recipient domain."},
     {"transport_maps", PARAM_LIST, "", 0, 0,
-     "Tables of per-address and per-domain routes (transport(5)): keys user@domain, domain, .parent.domain; values transport:nexthop, transport:, or :nexthop; the transport must be a master.cf service (there are no error or discard transports yet)."},
+     "Tables of per-address and per-domain routes (transport(5)): keys user@domain, domain, .parent.domain; values transport:nexthop, transport:, :nexthop (transport: a master.cf service), error:X.Y.Z text (bounce, or defer for a 4.X.X code, with that text) or discard:text (drop the recipient as delivered)."},
     {"initial_destination_concurrency", PARAM_INT, "5", 1, 10000,
      "Parallel deliveries to a destination that has had no success yet; it grows by one per success up to the destination concurrency limit and shrinks by one per failure."},
     {"default_destination_concurrency_failed_cohort_limit", PARAM_INT, "1", 1, 10000,
