@@ -186,28 +186,3 @@ void maildir_unique_name(vstr *out, const struct timeval *tv, pid_t pid, unsigne
             vstr_putc(out, *h);
     }
 }
-
-void delay_format(vstr *out, double seconds)
-{
-    char buf[64];
-    size_t n;
-
-    if (seconds < 0.005) {
-        vstr_putc(out, '0');
-        return;
-    }
-    if (seconds < 1)
-        snprintf(buf, sizeof(buf), "%.2f", seconds);
-    else if (seconds < 10)
-        snprintf(buf, sizeof(buf), "%.1f", seconds);
-    else
-        snprintf(buf, sizeof(buf), "%.0f", seconds);
-    if (strchr(buf, '.') != NULL) {
-        n = strlen(buf);
-        while (n > 0 && buf[n - 1] == '0')
-            buf[--n] = '\0';
-        if (n > 0 && buf[n - 1] == '.')
-            buf[--n] = '\0';
-    }
-    vstr_puts(out, buf);
-}

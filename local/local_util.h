@@ -54,8 +54,5 @@ void mbox_from_line(vstr *out, const char *sender, time_t t);
 void maildir_unique_name(vstr *out, const struct timeval *tv, pid_t pid, unsigned long counter,
                          const char *host);
 
-/* Postfix's delay style: "0" below 0.005, two decimals below 1 ("0.05"),
- * one decimal below 10 ("1.2"), whole seconds above; trailing zeros cut. */
-void delay_format(vstr *out, double seconds);
 
 #endif

@@ -16,6 +16,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 #include "event.h"
+#include "delivery_log.h"
 #include "log.h"
 #include "mem.h"
 #include "qmgr.h"
@@ -78,23 +79,21 @@ static void log_rcpt(struct qmgr_msg *msg, size_t rcpt, const char *relay, doubl
 {
     struct qmgr_message *m = msg->m;
     double now = qmgr_wall_now(), arrival = arrival_of(m);
-    vstr *line = vstr_new(256), *p1 = vstr_new(1024), *p2 = vstr_new(1024);
-    double b, c;
+    struct delivery_log l = {
+        .queue_id = m->id,
+        .rcpt = m->rcpts[rcpt].address,
+        .orcpt = m->rcpts[rcpt].orcpt,
+        .relay = relay,
+        .delay = now - arrival,
+        .delays = {msg->active_time - arrival,
+                   (conn_start > 0 ? conn_start : now) - msg->active_time,
+                   conn_start > 0 ? now - conn_start : 0, 0},
+        .dsn = dsn,
+        .status = status,
+        .reason = reason,
+    };
 
-    if (conn_start <= 0) {
-        b = now - msg->active_time;
-        c = 0;
-    } else {
-        b = conn_start - msg->active_time;
-        c = now - conn_start;
-    }
-    qmgr_format_delays(line, now - arrival, msg->active_time - arrival, b, c, 0);
-    msg_info("%s: to=<%s>, relay=%s, %s, dsn=%s, status=%s (%s)", m->id,
-             printable(p1, m->rcpts[rcpt].address), relay, vstr_str(line), dsn, status,
-             printable(p2, reason));
-    vstr_free(line);
-    vstr_free(p1);
-    vstr_free(p2);
+    delivery_log_status(&l);
 }
 
 void qmgr_msg_defer(struct qmgr_msg *msg, size_t rcpt, const char *relay, double conn_start,

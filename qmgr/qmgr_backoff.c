@@ -22,31 +22,3 @@ long qmgr_backoff(double now, double arrival, long minimal, long maximal)
         backoff = 1;
     return backoff;
 }
-
-void qmgr_format_delay(vstr *out, double seconds)
-{
-    if (!(seconds >= 0.01))
-        vstr_puts(out, "0");
-    else if (seconds < 0.1)
-        vstr_printf(out, "%.2f", seconds);
-    else if (seconds < 10)
-        vstr_printf(out, "%.2g", seconds);
-    else if (seconds < 1e12)
-        vstr_printf(out, "%lld", (long long) seconds);
-    else
-        vstr_puts(out, "999999999999");
-}
-
-void qmgr_format_delays(vstr *out, double total, double a, double b, double c, double d)
-{
-    vstr_puts(out, "delay=");
-    qmgr_format_delay(out, total);
-    vstr_puts(out, ", delays=");
-    qmgr_format_delay(out, a);
-    vstr_putc(out, '/');
-    qmgr_format_delay(out, b);
-    vstr_putc(out, '/');
-    qmgr_format_delay(out, c);
-    vstr_putc(out, '/');
-    qmgr_format_delay(out, d);
-}

@@ -14,6 +14,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 #include "attr.h"
+#include "deliver_request.h"
+#include "delivery_log.h"
 #include "log.h"
 #include "mail_addr.h"
 #include "mail_proto.h"
@@ -25,8 +27,6 @@
 #include "smtp.h"
 #include "stream.h"
 #include "vstr.h"
-
-#define SMTP_RCPT_MAX 10000     /* recipients in one request */
 
 static double now_seconds(void)
 {
@@ -78,73 +78,6 @@ size_t smtp_pending_count(const struct smtp_delivery *d)
     for (i = 0; i < d->nrcpt; i++)
         n += d->rcpts[i].status == RCPT_PENDING;
     return n;
-}
-
-/* The repeated recipient attributes, in request order; each group starts
- * with rcpt_offset.  Returns the count, or -1 when malformed. */
-static long collect_recipients(const attr_list *req, struct smtp_rcpt **out)
-{
-    size_t i, n = attr_count(req);
-    long count = 0;
-    struct smtp_rcpt *rcpts = NULL, *cur = NULL;
-    const char *name, *value;
-    char *end;
-    long v;
-
-    for (i = 0; i < n; i++) {
-        name = attr_name(req, i);
-        value = attr_value(req, i);
-        if (strcmp(name, "rcpt_offset") == 0) {
-            if (count >= SMTP_RCPT_MAX)
-                goto bad;
-            rcpts = xreallocarray(rcpts, (size_t) count + 1, sizeof(*rcpts));
-            cur = &rcpts[count++];
-            memset(cur, 0, sizeof(*cur));
-            cur->offset = value;
-            cur->notify = -1;
-        } else if (cur == NULL) {
-            if (strncmp(name, "rcpt_", 5) == 0)
-                goto bad;
-        } else if (strcmp(name, "rcpt_address") == 0) {
-            if (cur->address != NULL)
-                goto bad;
-            cur->address = value;
-        } else if (strcmp(name, "rcpt_orcpt") == 0) {
-            if (cur->orcpt != NULL)
-                goto bad;
-            cur->orcpt = value;
-        } else if (strcmp(name, "rcpt_notify") == 0) {
-            if (cur->notify != -1)
-                goto bad;
-            errno = 0;
-            v = strtol(value, &end, 10);
-            if (*value == '\0' || *end != '\0' || errno || v < 0 || v > 15)
-                goto bad;
-            cur->notify = (int) v;
-        }
-    }
-    for (i = 0; i < (size_t) count; i++)
-        if (rcpts[i].address == NULL || rcpts[i].orcpt == NULL || rcpts[i].notify < 0
-            || rcpts[i].address[0] == '\0')
-            goto bad;
-    *out = rcpts;
-    return count;
-bad:
-    free(rcpts);
-    *out = NULL;
-    return -1;
-}
-
-static int queue_name_ok(const char *name)
-{
-    const char *p;
-
-    if (*name == '\0')
-        return 0;
-    for (p = name; *p; p++)
-        if (*p < 'a' || *p > 'z')
-            return 0;
-    return 1;
 }
 
 /* Open the queue file and read its envelope up to the M record, which
@@ -211,20 +144,6 @@ out:
     return qf;
 }
 
-/* The ORCPT address when it differs from the recipient ("rfc822;" cut). */
-static const char *orig_to(const char *orcpt, const char *address)
-{
-    const char *semi;
-
-    if (strncasecmp(orcpt, "rfc822;", 7) == 0)
-        orcpt += 7;
-    else if ((semi = strchr(orcpt, ';')) != NULL)
-        orcpt = semi + 1;
-    if (*orcpt == '\0' || strcasecmp(orcpt, address) == 0)
-        return NULL;
-    return orcpt;
-}
-
 static const char *status_name(enum smtp_rcpt_status s)
 {
     switch (s) {
@@ -237,66 +156,24 @@ static const char *status_name(enum smtp_rcpt_status s)
     }
 }
 
-/* Postfix's delay format: whole seconds from 10s, one decimal from 1s,
- * two below that, and "0" under 10ms. */
-static void delay_put(vstr *out, double secs)
-{
-    if (secs >= 10)
-        vstr_printf(out, "%.0f", secs);
-    else if (secs >= 1)
-        vstr_printf(out, "%.1f", secs);
-    else if (secs >= 0.01)
-        vstr_printf(out, "%.2f", secs);
-    else
-        vstr_puts(out, "0");
-}
-
-/* An address for the log: valid UTF-8 (SMTPUTF8 mail) is kept as it is,
- * with control characters replaced; anything else goes through
- * log_printable(). */
-static char *log_addr(char *dst, size_t size, const char *addr)
-{
-    size_t len = strlen(addr), i;
-
-    if (!has_8bit(addr, len) || !utf8_valid(addr, len) || len >= size)
-        return log_printable(dst, size, addr, len);
-    for (i = 0; i < len; i++)
-        dst[i] = (unsigned char) addr[i] < 0x20 || addr[i] == 0x7f ? '?' : addr[i];
-    dst[len] = '\0';
-    return dst;
-}
-
 static void log_status(const char *queue_id, const struct smtp_rcpt *rc,
                        const struct smtp_delivery *d, double arrival, double received,
                        double finished)
 {
-    char to[300], orig[300], relay[300], reason[1000];
-    const char *o = orig_to(rc->orcpt, rc->address);
-    vstr *line = vstr_new(256);
-    double total = finished - arrival;
-    double qdelay = received - arrival;
+    struct delivery_log l = {
+        .queue_id = queue_id,
+        .rcpt = rc->address,
+        .orcpt = rc->orcpt,
+        .relay = vstr_str(rc->relay),
+        .conn_use = d->conn_use,
+        .delay = finished - arrival,
+        .delays = {received - arrival, 0, d->setup_secs, d->xfer_secs},
+        .dsn = vstr_str(rc->dsn),
+        .status = status_name(rc->status),
+        .reason = vstr_str(rc->reason),
+    };
 
-    vstr_printf(line, "%s: to=<%s>, ", queue_id,
-                log_addr(to, sizeof(to), rc->address));
-    if (o != NULL)
-        vstr_printf(line, "orig_to=<%s>, ", log_addr(orig, sizeof(orig), o));
-    vstr_printf(line, "relay=%s, ",
-                log_printable(relay, sizeof(relay), vstr_str(rc->relay), vstr_len(rc->relay)));
-    if (d->conn_use > 1)
-        vstr_printf(line, "conn_use=%d, ", d->conn_use);
-    vstr_puts(line, "delay=");
-    delay_put(line, total);
-    vstr_puts(line, ", delays=");
-    delay_put(line, qdelay);
-    vstr_puts(line, "/0/");
-    delay_put(line, d->setup_secs);
-    vstr_putc(line, '/');
-    delay_put(line, d->xfer_secs);
-    vstr_printf(line, ", dsn=%s, status=%s (%s)", vstr_str(rc->dsn), status_name(rc->status),
-                log_printable(reason, sizeof(reason), vstr_str(rc->reason),
-                              vstr_len(rc->reason)));
-    msg_info("%s", vstr_str(line));
-    vstr_free(line);
+    delivery_log_status(&l);
 }
 
 /* The connection cache key: the next hop and the mode. */
@@ -308,67 +185,52 @@ static void dest_key(vstr *key, const char *nexthop)
 
 void smtp_service(stream *client, void *ctx)
 {
-    attr_list *req = attr_list_new();
     attr_list *reply = attr_list_new();
-    vstr *err = vstr_new(64);
     vstr *why = vstr_new(64);
     vstr *key = vstr_new(64);
     vstr *nexthop_text = vstr_new(64);
+    struct deliver_request req;
     struct smtp_rcpt *rcpts = NULL;
     struct smtp_msg msg;
     struct smtp_delivery d;
     struct smtp_nexthop nh;
-    const char *queue_name, *arrival_text;
+    const char *queue_name;
     double arrival, received, finished;
-    long content_offset, flags = 0;
-    long n = 0, i;
-    int status, have_nh = 0;
+    size_t n = 0, i;
+    int have_nh = 0;
 
     (void) ctx;
     smtp_cache_idle_disarm();
     memset(&msg, 0, sizeof(msg));
     memset(&d, 0, sizeof(d));
-    if (attr_announce(client, PROTO_DELIVERY, PROTO_VERSION) != 0) {
-        msg_warn("cannot announce to queue manager: %s", strerror(errno));
+    if (deliver_request_read(client, &req) < 0)
         goto out;
-    }
-    status = attr_read(client, req, delivery_request_spec, err);
-    if (status != 0) {
-        msg_warn("bad delivery request: %s",
-                 status == -1 ? vstr_str(err) : stream_strerror(status));
-        goto out;
-    }
-    received = now_seconds();
     smtp_cache_expire();
-    queue_name = attr_get(req, "queue_name");
-    msg.queue_id = attr_get(req, "queue_id");
-    msg.sender = attr_get(req, "sender");
-    arrival_text = attr_get(req, "arrival_time");
-    if (!queue_name_ok(queue_name) || !queue_id_valid(msg.queue_id)
-        || attr_get_long(req, "content_offset", 0, 0x7fffffffL, &content_offset) != 0
-        || (attr_get(req, "flags") != NULL
-            && attr_get_long(req, "flags", 0, 0xffff, &flags) != 0)
-        || (n = collect_recipients(req, &rcpts)) <= 0) {
-        msg_warn("bad delivery request: bad queue name, queue id, offset, flags or recipients");
-        goto out;
-    }
+    queue_name = req.queue_name;
+    received = req.received;
+    arrival = req.arrival;
+    msg.queue_id = req.queue_id;
+    msg.sender = req.sender;
+    msg.flags = (int) req.flags;
+    msg.content_offset = req.content_offset;
+    n = req.nrcpt;
+    rcpts = xcalloc(n, sizeof(*rcpts));
     for (i = 0; i < n; i++) {
+        rcpts[i].offset = req.rcpts[i].offset;
+        rcpts[i].address = req.rcpts[i].address;
+        rcpts[i].orcpt = req.rcpts[i].orcpt;
+        rcpts[i].notify = req.rcpts[i].notify;
         rcpts[i].dsn = vstr_new(8);
         rcpts[i].reason = vstr_new(64);
         rcpts[i].relay = vstr_new(32);
         vstr_set(rcpts[i].relay, "none");
     }
-    arrival = strtod(arrival_text, NULL);
-    if (arrival <= 0 || arrival > received + 86400)
-        arrival = received;
-    msg.flags = (int) flags;
-    msg.content_offset = content_offset;
     d.msg = &msg;
     d.rcpts = rcpts;
-    d.nrcpt = (size_t) n;
+    d.nrcpt = n;
 
     /* No next hop: the domain of the (first) recipient. */
-    vstr_set(nexthop_text, attr_get(req, "nexthop"));
+    vstr_set(nexthop_text, req.nexthop);
     if (vstr_len(nexthop_text) == 0)
         vstr_set(nexthop_text, mail_addr_domain(rcpts[0].address));
     msg.qf = open_queue_file(queue_name, &msg, why);
@@ -428,9 +290,8 @@ out:
         vstr_free(rcpts[i].relay);
     }
     free(rcpts);
-    attr_list_free(req);
+    deliver_request_free(&req);
     attr_list_free(reply);
-    vstr_free(err);
     vstr_free(why);
     vstr_free(key);
     vstr_free(nexthop_text);

@@ -27,6 +27,16 @@ def routes(**dest):
     return f"inline:{{ {items} }}"
 
 
+def wait_for(predicate, timeout=10.0):
+    """Poll predicate until it holds or timeout seconds pass."""
+    deadline = time.time() + timeout
+    while not predicate():
+        if time.time() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def test_4xx_deferred_then_delivered_once(make_instance, sinks):
     needs("smtp")
     sink = sinks()
@@ -155,7 +165,8 @@ def test_dead_destination_is_suspended(make_instance, sinks):
     assert inst.log_matches(r"delivery (temporarily )?suspended"), inst.log_text()[-3000:]
     assert sink.connections <= 7, \
         f"{sink.connections} connections for {len(rcpts)} messages to a dead destination"
-    assert len(inst.queue_files("deferred")) == len(rcpts), inst.queue_files()
+    # The status line is logged before the file leaves active/.
+    assert wait_for(lambda: len(inst.queue_files("deferred")) == len(rcpts)), inst.queue_files()
 
 
 def test_4xx_greeting_counts_against_the_destination(make_instance, sinks):
@@ -178,7 +189,8 @@ def test_4xx_greeting_counts_against_the_destination(make_instance, sinks):
     assert inst.log_matches(r"delivery (temporarily )?suspended"), inst.log_text()[-3000:]
     assert sink.connections < len(rcpts), \
         f"{sink.connections} connections for {len(rcpts)} messages to a failing site"
-    assert len(inst.queue_files("deferred")) == len(rcpts), inst.queue_files()
+    # The status line is logged before the file leaves active/.
+    assert wait_for(lambda: len(inst.queue_files("deferred")) == len(rcpts)), inst.queue_files()
 
 
 def test_recipient_limit_splits_transactions(make_instance, sinks):

@@ -152,29 +152,6 @@ static void test_maildir_name(void **state)
     vstr_free(b);
 }
 
-static void check_delay(double s, const char *want)
-{
-    vstr *v = vstr_new(16);
-
-    delay_format(v, s);
-    assert_string_equal(vstr_str(v), want);
-    vstr_free(v);
-}
-
-static void test_delay(void **state)
-{
-    (void)state;
-    check_delay(0, "0");
-    check_delay(0.004, "0");
-    check_delay(0.05, "0.05");
-    check_delay(0.1, "0.1");
-    check_delay(0.456, "0.46");
-    check_delay(1.23, "1.2");
-    check_delay(2.0, "2");
-    check_delay(12.7, "13");
-    check_delay(2282.2, "2282");
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -184,7 +161,6 @@ int main(void)
         cmocka_unit_test(test_mbox_quote),
         cmocka_unit_test(test_from_line),
         cmocka_unit_test(test_maildir_name),
-        cmocka_unit_test(test_delay),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

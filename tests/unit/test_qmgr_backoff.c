@@ -25,37 +25,10 @@ static void test_backoff(void **state)
     assert_int_equal(qmgr_backoff(100.0, 100.0, 0, 0), 1);
 }
 
-static void expect_delay(double secs, const char *text)
-{
-    vstr *v = vstr_new(16);
-
-    qmgr_format_delay(v, secs);
-    assert_string_equal(vstr_str(v), text);
-    vstr_free(v);
-}
-
-static void test_format(void **state)
-{
-    vstr *v = vstr_new(64);
-
-    expect_delay(0, "0");
-    expect_delay(0.004, "0");
-    expect_delay(-3, "0");
-    expect_delay(0.05, "0.05");
-    expect_delay(0.25, "0.25");
-    expect_delay(1.234, "1.2");
-    expect_delay(37.9, "37");
-    expect_delay(86400.0, "86400");
-    qmgr_format_delays(v, 1.5, 0.25, 1.2, 0, 0.05);
-    assert_string_equal(vstr_str(v), "delay=1.5, delays=0.25/1.2/0/0.05");
-    vstr_free(v);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backoff),
-        cmocka_unit_test(test_format),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
