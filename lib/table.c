@@ -677,7 +677,7 @@ static int db_type_parse(const char *type, DBTYPE *dbtype, vstr *err)
 struct db_build_ctx {
     DB *db;
     const char *label;
-    int error;
+    int replace;        /* overwrite existing keys (postmap -i -r) */
     vstr *err;
 };
 
@@ -694,7 +694,7 @@ static int db_build_add(void *ctx, const char *key, const char *value, int linen
     k.size = (u_int32_t) strlen(key) + 1;
     v.data = (void *) value;
     v.size = (u_int32_t) strlen(value) + 1;
-    rc = c->db->put(c->db, NULL, &k, &v, DB_NOOVERWRITE);
+    rc = c->db->put(c->db, NULL, &k, &v, c->replace ? 0 : DB_NOOVERWRITE);
     if (rc == DB_KEYEXIST) {
         msg_warn("%s, line %d: duplicate entry: \"%.100s\"; the first one is used",
                  c->label, lineno, key);
@@ -707,6 +707,63 @@ static int db_build_add(void *ctx, const char *key, const char *value, int linen
     return 0;
 }
 
+/* Create the new database file TMP (exclusively: a leftover of another
+ * run is never reused). */
+static DB *db_create_tmp(const char *tmp, DBTYPE dbtype, vstr *err)
+{
+    DB *db;
+    int rc;
+
+    if ((rc = db_create(&db, NULL, 0)) != 0) {
+        vstr_printf(err, "db_create: %s", db_strerror(rc));
+        return NULL;
+    }
+    if ((rc = db->open(db, NULL, tmp, NULL, dbtype, DB_CREATE | DB_EXCL, 0644)) != 0) {
+        vstr_printf(err, "create database %s: %s", tmp, db_strerror(rc));
+        db->close(db, 0);
+        return NULL;
+    }
+    return db;
+}
+
+/* Close the finished temporary database DB (file TMP), give it OWNER's
+ * owner (as root) and, with keep_mode, its permissions, fsync it and rename
+ * it over DBPATH, so readers see either the old table or the new one.
+ * The temporary file is removed on failure. */
+static int db_tmp_commit(DB *db, const char *tmp, const char *dbpath, const struct stat *owner,
+                         int keep_mode, vstr *err)
+{
+    int rc, fd;
+
+    if ((rc = db->close(db, 0)) != 0) {
+        vstr_printf(err, "close database %s: %s", tmp, db_strerror(rc));
+        goto fail;
+    }
+    if ((fd = open(tmp, O_RDONLY | O_CLOEXEC)) < 0) {
+        vstr_printf(err, "open %s: %s", tmp, strerror(errno));
+        goto fail;
+    }
+    if (owner && geteuid() == 0 && fchown(fd, owner->st_uid, owner->st_gid) != 0)
+        msg_warn("chown %s: %s", tmp, strerror(errno));
+    if (owner && keep_mode && fchmod(fd, owner->st_mode & 07777) != 0)
+        msg_warn("chmod %s: %s", tmp, strerror(errno));
+    if (fsync(fd) != 0) {
+        vstr_printf(err, "fsync %s: %s", tmp, strerror(errno));
+        close(fd);
+        goto fail;
+    }
+    close(fd);
+    if (rename_durable(tmp, dbpath) != 0) {
+        vstr_printf(err, "rename %s to %s: %s", tmp, dbpath, strerror(errno));
+        goto fail;
+    }
+    return 0;
+
+fail:
+    unlink(tmp);
+    return -1;
+}
+
 int table_db_build(const char *type, const char *path, int flags, vstr *err)
 {
     DBTYPE dbtype;
@@ -714,7 +771,7 @@ int table_db_build(const char *type, const char *path, int flags, vstr *err)
     struct db_build_ctx c;
     struct stat src;
     DB *db = NULL;
-    int rc, fd, status = -1;
+    int status = -1;
 
     if (db_type_parse(type, &dbtype, err) < 0)
         return -1;
@@ -729,59 +786,201 @@ int table_db_build(const char *type, const char *path, int flags, vstr *err)
         goto out;
     vstr_printf(dbpath, "%s.db", path);
     vstr_printf(tmp, "%s.db.tmp%08x", path, arc4random());
-    if ((rc = db_create(&db, NULL, 0)) != 0) {
-        vstr_printf(err, "db_create: %s", db_strerror(rc));
-        db = NULL;
+    if ((db = db_create_tmp(vstr_str(tmp), dbtype, err)) == NULL)
         goto out;
-    }
-    if ((rc = db->open(db, NULL, vstr_str(tmp), NULL, dbtype, DB_CREATE | DB_EXCL, 0644)) != 0) {
-        vstr_printf(err, "create database %s: %s", vstr_str(tmp), db_strerror(rc));
-        db->close(db, 0);
-        db = NULL;
-        goto out;
-    }
     c.db = db;
     c.label = path;
-    c.error = 0;
+    c.replace = 0;
     c.err = err;
-    if (table_text_parse(vstr_str(text), path, flags, db_build_add, &c) < 0)
-        goto out_unlink;
-    rc = db->close(db, 0);
-    db = NULL;
-    if (rc != 0) {
-        vstr_printf(err, "close database %s: %s", vstr_str(tmp), db_strerror(rc));
-        goto out_unlink;
-    }
-    if ((fd = open(vstr_str(tmp), O_RDONLY | O_CLOEXEC)) < 0) {
-        vstr_printf(err, "open %s: %s", vstr_str(tmp), strerror(errno));
-        goto out_unlink;
-    }
-    /* as root, give the table to the owner of its source file */
-    if (geteuid() == 0 && fchown(fd, src.st_uid, src.st_gid) != 0)
-        msg_warn("chown %s: %s", vstr_str(tmp), strerror(errno));
-    if (fsync(fd) != 0) {
-        vstr_printf(err, "fsync %s: %s", vstr_str(tmp), strerror(errno));
-        close(fd);
-        goto out_unlink;
-    }
-    close(fd);
-    if (rename_durable(vstr_str(tmp), vstr_str(dbpath)) != 0) {
-        vstr_printf(err, "rename %s to %s: %s", vstr_str(tmp), vstr_str(dbpath), strerror(errno));
-        goto out_unlink;
-    }
-    status = 0;
-    goto out;
-
-out_unlink:
-    if (db)
+    if (table_text_parse(vstr_str(text), path, flags, db_build_add, &c) < 0) {
         db->close(db, 0);
-    db = NULL;
-    unlink(vstr_str(tmp));
+        unlink(vstr_str(tmp));
+        goto out;
+    }
+    /* as root, the table belongs to the owner of its source file */
+    status = db_tmp_commit(db, vstr_str(tmp), vstr_str(dbpath), &src, 0, err);
 out:
     vstr_free(text);
     vstr_free(tmp);
     vstr_free(dbpath);
     return status;
+}
+
+/* Copy every entry of the open database FROM into TO. */
+static int db_copy_all(DB *from, DB *to, const char *label, vstr *err)
+{
+    DBC *cursor;
+    DBT k, v;
+    int rc;
+
+    if ((rc = from->cursor(from, NULL, &cursor, 0)) != 0) {
+        vstr_printf(err, "%s: cursor: %s", label, db_strerror(rc));
+        return -1;
+    }
+    memset(&k, 0, sizeof(k));
+    memset(&v, 0, sizeof(v));
+    while ((rc = cursor->get(cursor, &k, &v, DB_NEXT)) == 0) {
+        if ((rc = to->put(to, NULL, &k, &v, 0)) != 0) {
+            vstr_printf(err, "%s: write error: %s", label, db_strerror(rc));
+            cursor->close(cursor);
+            return -1;
+        }
+    }
+    cursor->close(cursor);
+    if (rc != DB_NOTFOUND) {
+        vstr_printf(err, "%s: read error: %s", label, db_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* An edit of PATH.db: the old entries are copied into a new temporary
+ * file, edit() changes that copy (returning -1 on error, 0 for "nothing
+ * changed", 1 for "changed"), and a changed copy is renamed over the old
+ * file.  Without must_exist a missing PATH.db starts out empty.  Returns
+ * edit()'s result, or -1. */
+static int db_edit(const char *type, const char *path, int must_exist,
+                   int (*edit)(DB *db, void *ctx, vstr *err), void *ctx, vstr *err)
+{
+    DBTYPE dbtype;
+    vstr *tmp, *dbpath;
+    struct stat old_st;
+    int have_old = 0, result = -1;
+    DB *old = NULL, *db = NULL;
+
+    if (db_type_parse(type, &dbtype, err) < 0)
+        return -1;
+    tmp = vstr_new(256);
+    dbpath = vstr_new(256);
+    vstr_printf(dbpath, "%s.db", path);
+    vstr_printf(tmp, "%s.db.tmp%08x", path, arc4random());
+    if (stat(vstr_str(dbpath), &old_st) == 0) {
+        if ((old = db_open_readonly(vstr_str(dbpath), dbtype, &old_st, err)) == NULL)
+            goto out;
+        have_old = 1;
+    } else if (errno != ENOENT || must_exist) {
+        vstr_printf(err, "%s: %s", vstr_str(dbpath), strerror(errno));
+        goto out;
+    }
+    if ((db = db_create_tmp(vstr_str(tmp), dbtype, err)) == NULL)
+        goto out;
+    if (old && db_copy_all(old, db, vstr_str(dbpath), err) < 0)
+        goto out_discard;
+    if ((result = edit(db, ctx, err)) <= 0)
+        goto out_discard;
+    result = db_tmp_commit(db, vstr_str(tmp), vstr_str(dbpath), have_old ? &old_st : NULL,
+                           have_old, err) < 0 ? -1 : result;
+    db = NULL;
+    goto out;
+
+out_discard:
+    db->close(db, 0);
+    db = NULL;
+    unlink(vstr_str(tmp));
+out:
+    if (old)
+        old->close(old, 0);
+    vstr_free(tmp);
+    vstr_free(dbpath);
+    return result;
+}
+
+struct db_delete_ctx {
+    const char *key;
+    const char *label;
+};
+
+static int db_delete_edit(DB *db, void *ctx, vstr *err)
+{
+    struct db_delete_ctx *c = ctx;
+    int deleted = 0;
+
+    /* with and without the terminating NUL, like table_lookup() */
+    for (int with_nul = 1; with_nul >= 0; with_nul--) {
+        DBT k;
+        int rc;
+
+        memset(&k, 0, sizeof(k));
+        k.data = (void *) c->key;
+        k.size = (u_int32_t) strlen(c->key) + (u_int32_t) with_nul;
+        rc = db->del(db, NULL, &k, 0);
+        if (rc == 0)
+            deleted = 1;
+        else if (rc != DB_NOTFOUND) {
+            vstr_printf(err, "%s: delete error: %s", c->label, db_strerror(rc));
+            return -1;
+        }
+    }
+    return deleted;
+}
+
+int table_db_delete(const char *type, const char *path, const char *key, vstr *err)
+{
+    char *folded = xstrdup(key);
+    struct db_delete_ctx c;
+    int rc;
+
+    fold_lower(folded);
+    c.key = folded;
+    c.label = path;
+    rc = db_edit(type, path, 1, db_delete_edit, &c, err);
+    free(folded);
+    return rc;
+}
+
+struct db_add_ctx {
+    const char *text;
+    const char *label;
+    int flags;
+    int replace;
+};
+
+static int db_add_edit(DB *db, void *ctx, vstr *err)
+{
+    struct db_add_ctx *a = ctx;
+    struct db_build_ctx c;
+
+    c.db = db;
+    c.label = a->label;
+    c.replace = a->replace;
+    c.err = err;
+    return table_text_parse(a->text, a->label, a->flags, db_build_add, &c) < 0 ? -1 : 1;
+}
+
+int table_db_add_text(const char *type, const char *path, const char *text, const char *label,
+                      int flags, int replace, vstr *err)
+{
+    struct db_add_ctx a = {text, label, flags, replace};
+
+    return db_edit(type, path, 0, db_add_edit, &a, err) < 0 ? -1 : 0;
+}
+
+int table_spec_split(const char *spec, const char *default_type, char **type, char **path,
+                     vstr *err)
+{
+    const char *colon = strchr(spec, ':');
+
+    if (colon && colon != spec && spec[0] != '/') {
+        *type = xstrndup(spec, (size_t) (colon - spec));
+        *path = xstrdup(colon + 1);
+    } else {
+        *type = xstrdup(default_type);
+        *path = xstrdup(spec);
+    }
+    if (**path == 0) {
+        vstr_printf(err, "%.200s: missing file name", spec);
+        goto fail;
+    }
+    if (strcmp(*type, "hash") != 0 && strcmp(*type, "btree") != 0) {
+        vstr_printf(err, "%.200s: unsupported table type \"%.50s\" (use hash or btree)", spec,
+                    *type);
+        goto fail;
+    }
+    return 0;
+fail:
+    xfree(*type);
+    xfree(*path);
+    return -1;
 }
 
 int table_db_dump(const char *type, const char *path,

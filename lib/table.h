@@ -55,4 +55,23 @@ int table_db_dump(const char *type, const char *path,
                   void (*print)(void *ctx, const char *key, const char *value), void *ctx,
                   vstr *err);
 
+/* Edits of an existing PATH.db, atomic like table_db_build(): the entries
+ * are copied into a new file, changed there, and that file is fsynced and
+ * renamed over PATH.db (keeping its owner and mode).
+ * table_db_delete: KEY (folded to lower case) removed; 1 deleted, 0 not
+ * there (the file is left alone), -1 error (text in err).
+ * table_db_add_text: the entries of TEXT (table_text_parse() syntax, FLAGS;
+ * LABEL names it in warnings) added; a missing PATH.db is created; an
+ * existing key is kept with a warning unless REPLACE.  0 or -1. */
+int table_db_delete(const char *type, const char *path, const char *key, vstr *err);
+int table_db_add_text(const char *type, const char *path, const char *text, const char *label,
+                      int flags, int replace, vstr *err);
+
+/* The command-line table argument of postmap/postalias: "hash:/x",
+ * "btree:/x", or a bare file name that gets DEFAULT_TYPE.  Only hash and
+ * btree are accepted.  0 with malloc'ed *type and *path, or -1 (text in
+ * err, nothing to free). */
+int table_spec_split(const char *spec, const char *default_type, char **type, char **path,
+                     vstr *err);
+
 #endif

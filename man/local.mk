@@ -1,7 +1,7 @@
 # man build rules: the hand-written pages, and posthorn.conf(5), which is
 # generated at build time from the parameter table (lib/params_table.c) by
 # man/mkparamdoc so the reference always matches the code.
-dist_man_MANS += man/posthorn.1 man/postalias.1 man/aliases.5 man/master.cf.5 \
+dist_man_MANS += man/posthorn.1 man/postalias.1 man/postmap.1 man/postconf.1 man/aliases.5 man/master.cf.5 \
 	man/master.8 man/smtpd.8 man/cleanup.8 man/qmgr.8 man/local.8 \
 	man/smtp.8 man/bounce.8
 

@@ -21,31 +21,6 @@ static void usage(void)
     exit(EX_USAGE);
 }
 
-/* "hash:/etc/aliases" -> type "hash", path "/etc/aliases"; a bare name gets
- * default_database_type.  Returns -1 for an unsupported type. */
-static int spec_split(const char *spec, char **type, char **path)
-{
-    const char *colon = strchr(spec, ':');
-
-    if (colon && colon != spec && spec[0] != '/') {
-        *type = xstrndup(spec, (size_t) (colon - spec));
-        *path = xstrdup(colon + 1);
-    } else {
-        *type = xstrdup(config_str("default_database_type"));
-        *path = xstrdup(spec);
-    }
-    if (strcmp(*type, "hash") != 0 && strcmp(*type, "btree") != 0) {
-        msg_error("%s: unsupported table type \"%s\" (postalias builds hash and btree tables)",
-                  spec, *type);
-        return -1;
-    }
-    if (**path == 0) {
-        msg_error("%s: missing file name", spec);
-        return -1;
-    }
-    return 0;
-}
-
 static void dump_print(void *ctx, const char *key, const char *value)
 {
     (void) ctx;
@@ -109,9 +84,9 @@ int main(int argc, char **argv)
         char *type = NULL, *path = NULL;
 
         vstr_reset(err);
-        if (spec_split(specs->v[i], &type, &path) < 0) {
-            free(type);
-            free(path);
+        if (table_spec_split(specs->v[i], config_str("default_database_type"), &type, &path,
+                             err) < 0) {
+            msg_error("%s", vstr_str(err));
             exit(EX_USAGE);
         }
         if (query) {

@@ -1,0 +1,576 @@
+/* postconf: show main.cf parameters (current, -d defaults, -n only those
+ * set, -h values only, -x expanded), edit main.cf in place (-e, -X, -#)
+ * keeping comments, order and other lines, and show master.cf services
+ * (-M) and the lookup table types (-m).  Everything comes from the one
+ * parameter table (lib/params_table.c) and lib/params.c. */
+#include "config.h"
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "argv.h"
+#include "config_text.h"
+#include "log.h"
+#include "master_cf.h"
+#include "mem.h"
+#include "params.h"
+#include "safe_file.h"
+#include "vstr.h"
+
+#define MAIN_CF_EDIT_MAX (16 * 1024 * 1024)    /* same bound as the loader */
+
+enum postconf_mode {
+    MODE_SHOW,          /* print parameters */
+    MODE_EDIT,          /* -e name=value... */
+    MODE_REMOVE,        /* -X name... */
+    MODE_COMMENT,       /* -# name... */
+    MODE_MASTER,        /* -M [name[/type]...] */
+    MODE_TABLES,        /* -m */
+};
+
+struct postconf_opts {
+    const char *config_arg;
+    enum postconf_mode mode;
+    int defaults;       /* -d */
+    int only_set;       /* -n */
+    int values_only;    /* -h */
+    int expand;         /* -x */
+    char **names;       /* operands */
+    int name_count;
+};
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: postconf [-c config_dir] [-d | -n] [-h] [-x] [name...]\n"
+            "       postconf [-c config_dir] -e name=value...\n"
+            "       postconf [-c config_dir] -X name...\n"
+            "       postconf [-c config_dir] -# name...\n"
+            "       postconf [-c config_dir] -M [service[/type]...]\n"
+            "       postconf -m\n");
+    exit(1);
+}
+
+static void mode_set(struct postconf_opts *o, enum postconf_mode mode)
+{
+    if (o->mode != MODE_SHOW && o->mode != mode)
+        usage();
+    o->mode = mode;
+}
+
+static void opts_parse(int argc, char **argv, struct postconf_opts *o)
+{
+    int ch;
+
+    memset(o, 0, sizeof(*o));
+    while ((ch = getopt(argc, argv, "c:dehmMnvxX#")) != -1) {
+        switch (ch) {
+        case 'c':
+            o->config_arg = optarg;
+            break;
+        case 'd':
+            o->defaults = 1;
+            break;
+        case 'e':
+            mode_set(o, MODE_EDIT);
+            break;
+        case 'h':
+            o->values_only = 1;
+            break;
+        case 'm':
+            mode_set(o, MODE_TABLES);
+            break;
+        case 'M':
+            mode_set(o, MODE_MASTER);
+            break;
+        case 'n':
+            o->only_set = 1;
+            break;
+        case 'v':
+            msg_verbose++;
+            break;
+        case 'x':
+            o->expand = 1;
+            break;
+        case 'X':
+            mode_set(o, MODE_REMOVE);
+            break;
+        case '#':
+            mode_set(o, MODE_COMMENT);
+            break;
+        default:
+            usage();
+        }
+    }
+    o->names = argv + optind;
+    o->name_count = argc - optind;
+    if (o->defaults && o->only_set)
+        usage();
+    if ((o->mode == MODE_EDIT || o->mode == MODE_REMOVE || o->mode == MODE_COMMENT)
+        && o->name_count == 0)
+        usage();
+}
+
+/* ---- showing parameters ---- */
+
+static void config_load_or_die(const char *dir)
+{
+    vstr *err = vstr_new(128);
+
+    if (config_load(dir, err) < 0) {
+        while (err->len && err->data[err->len - 1] == '\n')
+            vstr_truncate(err, err->len - 1);
+        msg_fatal("%s", vstr_str(err));
+    }
+    vstr_free(err);
+}
+
+static int name_compare(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The names to show when none are given: the whole table plus names that
+ * only main.cf sets (-n: just what main.cf sets), sorted. */
+static argv_t *names_all(const struct postconf_opts *o)
+{
+    argv_t *names = argv_new();
+    const char *name;
+
+    if (!o->only_set)
+        for (unsigned i = 0; i < param_table_size; i++)
+            argv_add(names, param_table[i].name);
+    if (!o->defaults)
+        for (unsigned i = 0; (name = config_set_name(i)) != NULL; i++)
+            if (o->only_set || param_find(name) == NULL)
+                argv_add(names, name);
+    qsort(names->v, names->n, sizeof(*names->v), name_compare);
+    return names;
+}
+
+/* Print one parameter; unknown names get a warning and no output. */
+static void param_show(const struct postconf_opts *o, const char *name, vstr *out, vstr *err)
+{
+    const char *raw;
+
+    raw = o->defaults && param_find(name) == NULL ? NULL : config_raw(name);
+    if (raw == NULL) {
+        msg_warn("%s: unknown parameter", name);
+        return;
+    }
+    if (o->only_set && !config_is_set(name))
+        return;
+    vstr_reset(out);
+    if (o->expand) {
+        vstr_reset(err);
+        if (config_expand(out, raw, err) < 0) {
+            msg_warn("%s: cannot expand value: %s", name, vstr_str(err));
+            vstr_set(out, raw);
+        }
+    } else {
+        vstr_set(out, raw);
+    }
+    if (o->values_only)
+        printf("%s\n", vstr_str(out));
+    else if (out->len)
+        printf("%s = %s\n", name, vstr_str(out));
+    else
+        printf("%s =\n", name);
+}
+
+static int params_show(const struct postconf_opts *o)
+{
+    vstr *out = vstr_new(256), *err = vstr_new(64);
+
+    /* -d must not see main.cf: every value then comes from the table */
+    if (!o->defaults)
+        config_load_or_die(config_dir_choose(o->config_arg));
+    if (o->name_count > 0) {
+        for (int i = 0; i < o->name_count; i++)
+            param_show(o, o->names[i], out, err);
+    } else {
+        argv_t *names = names_all(o);
+
+        for (size_t i = 0; i < names->n; i++)
+            param_show(o, names->v[i], out, err);
+        argv_free(names);
+    }
+    vstr_free(out);
+    vstr_free(err);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* ---- editing main.cf ---- */
+
+/* main.cf as physical lines (without newlines); NULL marks a deleted line. */
+struct cf_lines {
+    char **v;
+    size_t n, cap;
+};
+
+static void cf_lines_add(struct cf_lines *l, char *line)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
+    }
+    l->v[l->n++] = line;
+}
+
+static void cf_lines_split(struct cf_lines *l, const char *text, size_t len)
+{
+    const char *p = text, *end = text + len;
+
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t) (end - p));
+        const char *stop = nl ? nl : end;
+
+        cf_lines_add(l, xstrndup(p, (size_t) (stop - p)));
+        p = nl ? nl + 1 : end;
+    }
+}
+
+enum line_kind { LINE_START, LINE_CONT, LINE_SKIP };
+
+/* The same classification as config_text_lines(): blank and comment lines
+ * are skipped without ending a logical line. */
+static enum line_kind line_kind(const char *line)
+{
+    const char *p = line;
+
+    while (isspace((unsigned char) *p))
+        p++;
+    if (*p == 0 || *p == '#')
+        return LINE_SKIP;
+    return p == line ? LINE_START : LINE_CONT;
+}
+
+/* Does this parameter line set name? */
+static int line_sets(const char *line, const char *name)
+{
+    size_t len = strlen(name);
+    const char *p = line + len;
+
+    if (strncmp(line, name, len) != 0)
+        return 0;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return *p == '=';
+}
+
+/* Index just past the last continuation line of the logical line that
+ * starts at start. */
+static size_t logical_end(const struct cf_lines *l, size_t start)
+{
+    size_t end = start + 1;
+
+    for (size_t i = start + 1; i < l->n; i++) {
+        if (l->v[i] == NULL)
+            continue;
+        enum line_kind k = line_kind(l->v[i]);
+        if (k == LINE_START)
+            break;
+        if (k == LINE_CONT)
+            end = i + 1;
+    }
+    return end;
+}
+
+/* Apply fn to every physical line of each logical line that sets name
+ * (first: the index of its first line).  Returns how many matched. */
+static int cf_find(struct cf_lines *l, const char *name,
+                   void (*fn)(struct cf_lines *, size_t first, size_t i, void *), void *ctx)
+{
+    int found = 0;
+
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->v[i] == NULL || line_kind(l->v[i]) != LINE_START || !line_sets(l->v[i], name))
+            continue;
+        size_t end = logical_end(l, i);
+        found++;
+        for (size_t k = i; k < end; k++)
+            if (l->v[k] && line_kind(l->v[k]) != LINE_SKIP)
+                fn(l, i, k, ctx);
+        i = end - 1;
+    }
+    return found;
+}
+
+static void line_delete(struct cf_lines *l, size_t first, size_t i, void *ctx)
+{
+    (void) first;
+    (void) ctx;
+    xfree(l->v[i]);
+}
+
+/* -e: the first setting becomes the new line, later ones (and every
+ * continuation line) go, so the new value is the one that counts. */
+struct replace_ctx {
+    const char *new_line;
+    int done;
+};
+
+static void line_replace(struct cf_lines *l, size_t first, size_t i, void *ctx)
+{
+    struct replace_ctx *rc = ctx;
+
+    xfree(l->v[i]);
+    if (i == first && !rc->done) {
+        l->v[i] = xstrdup(rc->new_line);
+        rc->done = 1;
+    }
+}
+
+static void line_comment(struct cf_lines *l, size_t first, size_t i, void *ctx)
+{
+    vstr *v = vstr_new(strlen(l->v[i]) + 8);
+    const char *name = ctx;
+
+    if (i == first) {
+        const char *value = strchr(l->v[i], '=') + 1;
+
+        while (isspace((unsigned char) *value))
+            value++;
+        vstr_printf(v, "#%s = %s", name, value);
+    } else {
+        vstr_printf(v, "#%s", l->v[i]);
+    }
+    free(l->v[i]);
+    l->v[i] = vstr_export(v);
+}
+
+/* The name a parameter name may be: what the main.cf loader accepts. */
+static int name_valid(const char *name, size_t len)
+{
+    if (len == 0)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char) name[i];
+        if (isspace(c) || c == '=' || c == '$' || c == '{' || c == '}' || c == '('
+            || c == ')' || c == '#' || !isprint(c))
+            return 0;
+    }
+    return 1;
+}
+
+static void edit_one(struct cf_lines *l, enum postconf_mode mode, const char *arg)
+{
+    if (mode == MODE_EDIT) {
+        const char *eq = strchr(arg, '=');
+        const char *value, *end;
+        struct replace_ctx rc = {NULL, 0};
+        vstr *line = vstr_new(128);
+        char *name;
+
+        if (eq == NULL)
+            msg_fatal("-e %s: expected name=value", arg);
+        end = eq;
+        while (end > arg && isspace((unsigned char) end[-1]))
+            end--;
+        while (isspace((unsigned char) *arg) && arg < end)
+            arg++;
+        if (!name_valid(arg, (size_t) (end - arg)))
+            msg_fatal("-e %s: bad parameter name", arg);
+        value = eq + 1;
+        while (isspace((unsigned char) *value))
+            value++;
+        if (strchr(value, '\n'))
+            msg_fatal("-e %s: a value cannot contain a newline", arg);
+        name = xstrndup(arg, (size_t) (end - arg));
+        if (param_find(name) == NULL)
+            msg_warn("%s: unknown parameter", name);
+        if (*value)
+            vstr_printf(line, "%s = %s", name, value);
+        else
+            vstr_printf(line, "%s =", name);
+        rc.new_line = vstr_str(line);
+        if (cf_find(l, name, line_replace, &rc) == 0)
+            cf_lines_add(l, xstrdup(vstr_str(line)));
+        vstr_free(line);
+        free(name);
+    } else {
+        if (!name_valid(arg, strlen(arg)))
+            msg_fatal("%s: bad parameter name", arg);
+        if (mode == MODE_REMOVE)
+            (void) cf_find(l, arg, line_delete, NULL);
+        else
+            (void) cf_find(l, arg, line_comment, (void *) arg);
+    }
+}
+
+/* Write the lines to a temporary file next to path with its mode and
+ * owner, sync it, and rename it over path. */
+static void cf_write_atomic(const char *path, const struct cf_lines *l, const struct stat *st)
+{
+    vstr *tmp = vstr_new(256), *text = vstr_new(4096);
+    int fd;
+    size_t off = 0;
+
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->v[i] == NULL)
+            continue;
+        vstr_puts(text, l->v[i]);
+        vstr_putc(text, '\n');
+    }
+    vstr_printf(tmp, "%s.postconf.%ld", path, (long) getpid());
+    fd = safe_create(vstr_str(tmp), 0, st->st_mode & 07777);
+    if (fd < 0 && errno == EEXIST && unlink(vstr_str(tmp)) == 0)
+        fd = safe_create(vstr_str(tmp), 0, st->st_mode & 07777);
+    if (fd < 0)
+        msg_fatal("create %s: %m", vstr_str(tmp));
+    /* the umask must not narrow the mode; keep the owner when we can */
+    if (fchmod(fd, st->st_mode & 07777) < 0)
+        msg_warn("chmod %s: %m", vstr_str(tmp));
+    if (geteuid() == 0 && fchown(fd, st->st_uid, st->st_gid) < 0)
+        msg_warn("chown %s: %m", vstr_str(tmp));
+    while (off < text->len) {
+        ssize_t n = write(fd, text->data + off, text->len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int saved = errno;
+            (void) unlink(vstr_str(tmp));
+            errno = saved;
+            msg_fatal("write %s: %m", vstr_str(tmp));
+        }
+        off += (size_t) n;
+    }
+    if (fsync(fd) < 0 || close(fd) < 0) {
+        int saved = errno;
+        (void) unlink(vstr_str(tmp));
+        errno = saved;
+        msg_fatal("sync %s: %m", vstr_str(tmp));
+    }
+    if (rename_durable(vstr_str(tmp), path) < 0) {
+        int saved = errno;
+        (void) unlink(vstr_str(tmp));
+        errno = saved;
+        msg_fatal("rename %s to %s: %m", vstr_str(tmp), path);
+    }
+    vstr_free(tmp);
+    vstr_free(text);
+}
+
+static int main_cf_edit(const struct postconf_opts *o)
+{
+    vstr *path = vstr_new(256), *text = vstr_new(4096), *err = vstr_new(128);
+    struct cf_lines lines = {NULL, 0, 0};
+    struct stat st;
+
+    vstr_printf(path, "%s/main.cf", config_dir_choose(o->config_arg));
+    if (stat(vstr_str(path), &st) < 0)
+        msg_fatal("%s: %m", vstr_str(path));
+    if (config_text_read(vstr_str(path), MAIN_CF_EDIT_MAX, text, err) < 0) {
+        while (err->len && err->data[err->len - 1] == '\n')
+            vstr_truncate(err, err->len - 1);
+        msg_fatal("%s", vstr_str(err));
+    }
+    cf_lines_split(&lines, vstr_str(text), text->len);
+    for (int i = 0; i < o->name_count; i++)
+        edit_one(&lines, o->mode, o->names[i]);
+    cf_write_atomic(vstr_str(path), &lines, &st);
+    for (size_t i = 0; i < lines.n; i++)
+        free(lines.v[i]);
+    free(lines.v);
+    vstr_free(path);
+    vstr_free(text);
+    vstr_free(err);
+    return 0;
+}
+
+/* ---- master.cf and table types ---- */
+
+/* "name", "name/type": does the service match? */
+static int service_selected(const struct postconf_opts *o, const struct master_service *s)
+{
+    if (o->name_count == 0)
+        return 1;
+    for (int i = 0; i < o->name_count; i++) {
+        const char *sel = o->names[i], *slash = strrchr(sel, '/');
+        size_t len = slash ? (size_t) (slash - sel) : strlen(sel);
+
+        if (strlen(s->name) == len && strncmp(s->name, sel, len) == 0
+            && (slash == NULL || strcmp(slash + 1, s->type) == 0))
+            return 1;
+    }
+    return 0;
+}
+
+/* One master.cf line with "-" wherever the value is the default. */
+static void service_print(const struct master_service *s)
+{
+    char wakeup[32], maxproc[32];
+
+    if (s->wakeup == 0)
+        strcpy(wakeup, "-");
+    else
+        snprintf(wakeup, sizeof(wakeup), "%d%s", s->wakeup, s->wakeup_if_used ? "?" : "");
+    if (s->maxproc < 0)
+        strcpy(maxproc, "-");
+    else
+        snprintf(maxproc, sizeof(maxproc), "%d", s->maxproc);
+    printf("%-10s %-5s %-7s %-7s %-7s %-7s %-7s", s->name, s->type,
+           strcmp(s->type, "inet") == 0 || !s->private_ ? "n" : "-",
+           s->unpriv ? "-" : "n", s->chroot ? "y" : "-", wakeup, maxproc);
+    for (size_t i = 0; i < s->args->n; i++)
+        printf(" %s", s->args->v[i]);
+    printf("\n");
+}
+
+static int master_show(const struct postconf_opts *o)
+{
+    vstr *path = vstr_new(256), *err = vstr_new(128);
+    struct master_service *svcs = NULL;
+    size_t n = 0;
+
+    vstr_printf(path, "%s/master.cf", config_dir_choose(o->config_arg));
+    if (master_cf_parse(vstr_str(path), &svcs, &n, err) < 0) {
+        while (err->len && err->data[err->len - 1] == '\n')
+            vstr_truncate(err, err->len - 1);
+        msg_fatal("%s: %s", vstr_str(path), vstr_str(err));
+    }
+    for (size_t i = 0; i < n; i++)
+        if (service_selected(o, &svcs[i]))
+            service_print(&svcs[i]);
+    master_cf_free(svcs, n);
+    vstr_free(path);
+    vstr_free(err);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static int table_types_show(void)
+{
+    static const char *const types[] = {"btree", "hash", "inline", "static", "texthash"};
+
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+        printf("%s\n", types[i]);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static int postconf_run(const struct postconf_opts *o)
+{
+    switch (o->mode) {
+    case MODE_EDIT:
+    case MODE_REMOVE:
+    case MODE_COMMENT:
+        return main_cf_edit(o);
+    case MODE_MASTER:
+        return master_show(o);
+    case MODE_TABLES:
+        return table_types_show();
+    case MODE_SHOW:
+        break;
+    }
+    return params_show(o);
+}
+
+int main(int argc, char **argv)
+{
+    struct postconf_opts opts;
+
+    log_init("postconf");
+    opts_parse(argc, argv, &opts);
+    return postconf_run(&opts);
+}
