@@ -252,6 +252,20 @@ int config_load(const char *dir, vstr *err)
     return status;
 }
 
+void config_load_or_exit(const char *cmdline_dir, int exit_status)
+{
+    vstr *err = vstr_new(128);
+
+    if (config_load(config_dir_choose(cmdline_dir), err) < 0) {
+        /* One log line: drop the newline that ends the error text. */
+        while (err->len > 0 && err->data[err->len - 1] == '\n')
+            vstr_truncate(err, err->len - 1);
+        msg_error("%s", vstr_str(err));
+        exit(exit_status);
+    }
+    vstr_free(err);
+}
+
 void config_set(const char *name, const char *value)
 {
     struct entry *e = entry_get(name);

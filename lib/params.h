@@ -38,6 +38,9 @@ const char *config_dir(void);
  * $names are legal) and listed by config_unknown_names().  A missing
  * main.cf is an error. */
 int config_load(const char *dir, vstr *err);
+/* For command-line tools: config_load(config_dir_choose(cmdline_dir)),
+ * and on failure log the problem and exit with exit_status. */
+void config_load_or_exit(const char *cmdline_dir, int exit_status);
 /* The same from a string (unit tests, fuzzing); label names it in errors.
  * Replaces the main.cf values loaded before; overrides are kept. */
 int config_load_text(const char *text, const char *label, vstr *err);

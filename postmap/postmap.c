@@ -174,13 +174,7 @@ int main(int argc, char **argv)
         usage();
     err = vstr_new(128);
     value = vstr_new(128);
-    if (config_load(config_dir_choose(config_arg), err) < 0) {
-        /* strip the newline that ends config errors */
-        while (err->len && err->data[err->len - 1] == '\n')
-            vstr_truncate(err, err->len - 1);
-        msg_error("%s", vstr_str(err));
-        exit(EX_CONFIG);
-    }
+    config_load_or_exit(config_arg, EX_CONFIG);
 
     if (mode == MODE_QUERY) {
         int count = argc - optind;
