@@ -8,3 +8,5 @@ include lib/server.mk
 include lib/addr.mk
 include lib/bounce.mk
 include lib/dns.mk
+include lib/submit.mk
+include lib/maildrop.mk

@@ -33,5 +33,10 @@ struct master_status {
 /* Wakeup and trigger requests written to trigger services (qmgr, pickup). */
 #define TRIGGER_WAKEUP 'W'      /* scan for new work */
 #define TRIGGER_FLUSH 'F'       /* deferred mail: retry now */
+#define TRIGGER_DEFERRED 'D'    /* scan deferred/ for files already due (their
+                                 * mtime, the retry time, is not in the
+                                 * future): sent after postsuper -H or a
+                                 * flush of one message or site, which set
+                                 * the mtime of the files concerned */
 
 #endif

@@ -41,6 +41,11 @@ int config_load(const char *dir, vstr *err);
 /* For command-line tools: config_load(config_dir_choose(cmdline_dir)),
  * and on failure log the problem and exit with exit_status. */
 void config_load_or_exit(const char *cmdline_dir, int exit_status);
+/* The same for set-group-id commands (config_trust.c): when the caller is
+ * not root, a directory other than the compiled-in one is accepted only
+ * if root owns it and its main.cf and nobody else can write them, or the
+ * default main.cf lists it in alternate_config_directories. */
+void config_load_setid_or_exit(const char *cmdline_dir, int exit_status);
 /* The same from a string (unit tests, fuzzing); label names it in errors.
  * Replaces the main.cf values loaded before; overrides are kept. */
 int config_load_text(const char *text, const char *label, vstr *err);

@@ -152,6 +152,21 @@ const struct param_def param_table[] = {
     {"mailbox_size_limit", PARAM_SIZE, "51200000", 0, 2147483647L,
      "The largest mbox file local(8) appends to (0: no limit)."},
 
+    {"allow_mail_to_commands", PARAM_LIST, "alias, forward", 0, 0,
+     "Where local(8) accepts |command destinations: alias (in alias tables), forward (in .forward files), include (in :include: files). Empty: nowhere."},
+    {"allow_mail_to_files", PARAM_LIST, "alias, forward", 0, 0,
+     "Where local(8) accepts /file/name destinations (a name ending in / is a Maildir): alias, forward, include. Empty: nowhere."},
+    {"command_time_limit", PARAM_TIME, "1000s", 1, 86400,
+     "Time limit for one delivery to a |command by local(8); the command is killed when it runs out, and the mail is deferred."},
+    {"local_command_shell", PARAM_STR, "", 0, 0,
+     "The shell local(8) runs |commands with, as \"shell -c command\". Empty: commands without shell metacharacters are run directly, others with /bin/sh -c."},
+    {"export_environment", PARAM_LIST, "TZ LANG", 0, 0,
+     "Environment variables local(8) passes on to |commands, besides those it sets itself (HOME, LOGNAME, USER, SHELL, PATH, SENDER, RECIPIENT, LOCAL, DOMAIN, EXTENSION, ORIGINAL_RECIPIENT)."},
+    {"forward_path", PARAM_STR, "$home/.forward${recipient_delimiter}${extension}, $home/.forward", 0, 0,
+     "Where local(8) looks for a user's .forward file, first match wins. Expanded at delivery time: $user, $home, $shell, $local, $extension, $recipient, $domain, $recipient_delimiter; ${name?text} and ${name:text} as in main.cf."},
+    {"prepend_delivered_header", PARAM_LIST, "command, file, forward", 0, 0,
+     "Deliveries for which local(8) prepends a Delivered-To: header: command, file (mailboxes and files), forward (mail forwarded through an alias or .forward). local(8) always uses Delivered-To: headers already present to detect mail loops."},
+
     /* Outbound SMTP/LMTP client and DNS (smtp) */
     {"dns_servers", PARAM_LIST, "", 0, 0,
      "The DNS servers the delivery agents ask (through c-ares), as addr, addr:port or [ipv6addr]:port, separated by commas or spaces. Empty: those of /etc/resolv.conf."},
@@ -241,6 +256,20 @@ const struct param_def param_table[] = {
      "The recipient of the postmaster copies of delay notifications (notify_classes delay)."},
     {"double_bounce_sender", PARAM_STR, "double-bounce", 0, 0,
      "The envelope sender of postmaster notifications; a notification to or from this address that cannot be delivered is discarded, which stops notification loops."},
+
+
+    /* Local submission and queue tools (sendmail, postdrop, pickup,
+     * postqueue, showq, flush) */
+    {"authorized_submit_users", PARAM_LIST, "static:anyone", 0, 0,
+     "Users who may submit mail with sendmail(1): user names, uid:N, type:table lookups of user names, static:anyone. Others get an error."},
+    {"authorized_mailq_users", PARAM_LIST, "static:anyone", 0, 0,
+     "Users who may list the queue with mailq, postqueue -p and postqueue -j."},
+    {"authorized_flush_users", PARAM_LIST, "static:anyone", 0, 0,
+     "Users who may flush the queue with sendmail -q, postqueue -f, -i and -s."},
+    {"fast_flush_domains", PARAM_LIST, "$relay_domains", 0, 0,
+     "Destinations that postqueue -s (and a future ETRN) may flush."},
+    {"alternate_config_directories", PARAM_LIST, "", 0, 0,
+     "Other configuration directories that unprivileged users may name with -c or POSTHORN_CONFIG_DIR when they run the setgid commands postdrop and postqueue (read from the default main.cf only). A directory that root owns and only root can write, with a main.cf likewise, is always accepted."},
 
     {NULL, 0, NULL, 0, 0, NULL},
 };

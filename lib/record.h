@@ -58,6 +58,9 @@
 #define REC_FLAG_LOCAL_CLIENT 1    /* add missing Date/Message-ID */
 #define REC_FLAG_SMTPUTF8 2        /* message requires SMTPUTF8 */
 #define REC_FLAG_8BITMIME 4        /* BODY=8BITMIME */
+#define REC_FLAG_EXTRACT 8         /* sendmail -t: cleanup takes recipients from
+                                    * To/Cc/Bcc (Resent-* when present) and
+                                    * removes Bcc */
 
 #define DSN_NOTIFY_NEVER 1
 #define DSN_NOTIFY_SUCCESS 2

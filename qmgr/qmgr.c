@@ -127,7 +127,7 @@ static void qmgr_post_jail(void *ctx)
 static void qmgr_on_trigger(const char *buf, size_t len, void *ctx)
 {
     (void) ctx;
-    int wakeup = 0, flush = 0;
+    int wakeup = 0, flush = 0, deferred = 0;
     size_t i;
 
     for (i = 0; i < len; i++) {
@@ -135,6 +135,8 @@ static void qmgr_on_trigger(const char *buf, size_t len, void *ctx)
             wakeup = 1;
         else if (buf[i] == TRIGGER_FLUSH)
             flush = 1;
+        else if (buf[i] == TRIGGER_DEFERRED)
+            deferred = 1;
         else if (msg_verbose)
             msg_info("ignoring unknown trigger 0x%02x", (unsigned char) buf[i]);
     }
@@ -142,6 +144,8 @@ static void qmgr_on_trigger(const char *buf, size_t len, void *ctx)
         qmgr_scan_incoming();
     if (flush)
         qmgr_flush();
+    else if (deferred)
+        qmgr_scan_deferred();
 }
 
 int main(int argc, char **argv)

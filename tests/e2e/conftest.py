@@ -179,3 +179,26 @@ def inst(make_instance):
 
 def unique(prefix="t"):
     return f"{prefix}{os.getpid()}x{os.urandom(4).hex()}"
+
+
+LOGIN_USER = "phtest"
+
+
+@pytest.fixture(scope="session")
+def login_user():
+    """A real unprivileged account with a home directory, for tests of
+    local submission (sendmail as a user), .forward files and |command
+    delivery.  Created on first use (tests run as root; skipped
+    otherwise).  Returns its pwd entry; tests put what they need in its
+    home and remove it again."""
+    import pwd
+    import subprocess
+    if os.geteuid() != 0:
+        pytest.skip("needs root to create and become a login user")
+    try:
+        return pwd.getpwnam(LOGIN_USER)
+    except KeyError:
+        pass
+    subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh",
+                    "--comment", "posthorn test user", LOGIN_USER], check=True)
+    return pwd.getpwnam(LOGIN_USER)

@@ -1,0 +1,1 @@
+# flush: (fragment owned by the flush engineer; empty until the program lands)

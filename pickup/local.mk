@@ -1,0 +1,1 @@
+# pickup: (fragment owned by the pickup engineer; empty until the program lands)

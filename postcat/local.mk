@@ -1,0 +1,1 @@
+# postcat: (fragment owned by the postcat engineer; empty until the program lands)

@@ -1,0 +1,1 @@
+# postdrop: (fragment owned by the postdrop engineer; empty until the program lands)

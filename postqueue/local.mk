@@ -1,0 +1,1 @@
+# postqueue: (fragment owned by the postqueue engineer; empty until the program lands)

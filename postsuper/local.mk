@@ -1,0 +1,1 @@
+# postsuper: (fragment owned by the postsuper engineer; empty until the program lands)

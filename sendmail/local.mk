@@ -1,0 +1,1 @@
+# sendmail: (fragment owned by the sendmail engineer; empty until the program lands)

@@ -1,0 +1,1 @@
+# showq: (fragment owned by the showq engineer; empty until the program lands)
