@@ -27,13 +27,13 @@ enum postconf_mode {
     MODE_EDIT,          /* -e name=value... */
     MODE_REMOVE,        /* -X name... */
     MODE_COMMENT,       /* -# name... */
-    MODE_MASTER,        /* -M [name[/type]...] */
     MODE_TABLES,        /* -m */
 };
 
 struct postconf_opts {
     const char *config_arg;
     enum postconf_mode mode;
+    int master;         /* -M: the modes act on master.cf services */
     int defaults;       /* -d */
     int only_set;       /* -n */
     int values_only;    /* -h */
@@ -49,6 +49,9 @@ static void usage(void)
             "       postconf [-c config_dir] -X name...\n"
             "       postconf [-c config_dir] -# name...\n"
             "       postconf [-c config_dir] -M [service[/type]...]\n"
+            "       postconf [-c config_dir] -Me service/type='service type ... command'...\n"
+            "       postconf [-c config_dir] -MX service/type...\n"
+            "       postconf [-c config_dir] -M# service/type...\n"
             "       postconf -m\n");
     exit(1);
 }
@@ -83,7 +86,7 @@ static void opts_parse(int argc, char **argv, struct postconf_opts *o)
             mode_set(o, MODE_TABLES);
             break;
         case 'M':
-            mode_set(o, MODE_MASTER);
+            o->master = 1;
             break;
         case 'n':
             o->only_set = 1;
@@ -107,6 +110,8 @@ static void opts_parse(int argc, char **argv, struct postconf_opts *o)
     o->names = argv + optind;
     o->name_count = argc - optind;
     if (o->defaults && o->only_set)
+        usage();
+    if (o->master && (o->mode == MODE_TABLES || o->defaults || o->only_set))
         usage();
     if ((o->mode == MODE_EDIT || o->mode == MODE_REMOVE || o->mode == MODE_COMMENT)
         && o->name_count == 0)
@@ -540,6 +545,167 @@ static int master_show(const struct postconf_opts *o)
     return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/* ---- editing master.cf (-Me, -MX, -M#) ---- */
+
+/* Split "service/type" (the key of -MX and -M#, the part before '=' of
+ * -Me); the service may itself contain '/' only in a UNIX path, so the
+ * type is after the last one. */
+static void service_key_split(const char *key, size_t len, vstr *name, vstr *type)
+{
+    const char *slash = NULL;
+
+    for (const char *p = key; p < key + len; p++)
+        if (*p == '/')
+            slash = p;
+
+    if (slash == NULL || slash == key || slash + 1 == key + len)
+        msg_fatal("%.*s: expected service/type", (int) len, key);
+    vstr_setn(name, key, (size_t) (slash - key));
+    vstr_setn(type, slash + 1, (size_t) (key + len - slash - 1));
+    if (strcmp(vstr_str(type), "inet") != 0 && strcmp(vstr_str(type), "unix") != 0
+        && strcmp(vstr_str(type), "fifo") != 0)
+        msg_fatal("%.*s: the type must be inet, unix or fifo", (int) len, key);
+}
+
+/* Does this first line of a master.cf entry declare service name/type? */
+static int line_declares(const char *line, const char *name, const char *type)
+{
+    size_t nlen = strlen(name), tlen = strlen(type);
+    const char *p = line;
+
+    if (strncmp(p, name, nlen) != 0 || !isspace((unsigned char) p[nlen]))
+        return 0;
+    p += nlen;
+    while (isspace((unsigned char) *p))
+        p++;
+    return strncmp(p, type, tlen) == 0 && (p[tlen] == 0 || isspace((unsigned char) p[tlen]));
+}
+
+/* Apply fn to every physical line of the entries for name/type.  Returns
+ * how many entries matched. */
+static int service_find(struct cf_lines *l, const char *name, const char *type,
+                        void (*fn)(struct cf_lines *, size_t first, size_t i, void *), void *ctx)
+{
+    int found = 0;
+
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->v[i] == NULL || line_kind(l->v[i]) != LINE_START
+            || !line_declares(l->v[i], name, type))
+            continue;
+        size_t end = logical_end(l, i);
+        found++;
+        for (size_t k = i; k < end; k++)
+            if (l->v[k] && line_kind(l->v[k]) != LINE_SKIP)
+                fn(l, i, k, ctx);
+        i = end - 1;
+    }
+    return found;
+}
+
+static void service_line_comment(struct cf_lines *l, size_t first, size_t i, void *ctx)
+{
+    vstr *v = vstr_new(strlen(l->v[i]) + 2);
+
+    (void) first;
+    (void) ctx;
+    vstr_printf(v, "#%s", l->v[i]);
+    free(l->v[i]);
+    l->v[i] = vstr_export(v);
+}
+
+/* -Me service/type=entry: the entry must parse on its own and declare the
+ * same service and type; it replaces the existing entry in place, or is
+ * appended. */
+static void master_edit_one(struct cf_lines *l, enum postconf_mode mode, const char *arg)
+{
+    vstr *name = vstr_new(64), *type = vstr_new(8), *err = vstr_new(128);
+    const char *eq = strchr(arg, '=');
+
+    if (mode == MODE_EDIT) {
+        struct master_service *svc = NULL;
+        size_t n = 0;
+        struct replace_ctx rc = {NULL, 0};
+        const char *entry;
+
+        if (eq == NULL)
+            msg_fatal("-Me %s: expected service/type=entry", arg);
+        service_key_split(arg, (size_t) (eq - arg), name, type);
+        entry = eq + 1;
+        while (isspace((unsigned char) *entry))
+            entry++;
+        if (strchr(entry, '\n'))
+            msg_fatal("-Me %s: an entry cannot contain a newline", arg);
+        if (master_cf_parse_text(entry, "entry", &svc, &n, err) < 0) {
+            while (err->len && err->data[err->len - 1] == '\n')
+                vstr_truncate(err, err->len - 1);
+            msg_fatal("-Me %s/%s: %s", vstr_str(name), vstr_str(type), vstr_str(err));
+        }
+        if (n != 1 || strcmp(svc[0].name, vstr_str(name)) != 0
+            || strcmp(svc[0].type, vstr_str(type)) != 0)
+            msg_fatal("-Me %s/%s: the entry must declare service %s of type %s",
+                      vstr_str(name), vstr_str(type), vstr_str(name), vstr_str(type));
+        master_cf_free(svc, n);
+        rc.new_line = entry;
+        if (service_find(l, vstr_str(name), vstr_str(type), line_replace, &rc) == 0)
+            cf_lines_add(l, xstrdup(entry));
+    } else {
+        if (eq != NULL)
+            msg_fatal("%s: expected service/type", arg);
+        service_key_split(arg, strlen(arg), name, type);
+        if (service_find(l, vstr_str(name), vstr_str(type),
+                         mode == MODE_REMOVE ? line_delete : service_line_comment, NULL) == 0)
+            msg_warn("%s/%s: no such service in master.cf", vstr_str(name), vstr_str(type));
+    }
+    vstr_free(name);
+    vstr_free(type);
+    vstr_free(err);
+}
+
+static int master_cf_edit(const struct postconf_opts *o)
+{
+    vstr *path = vstr_new(256), *text = vstr_new(4096), *err = vstr_new(128);
+    struct cf_lines lines = {NULL, 0, 0};
+    struct master_service *svcs = NULL;
+    size_t n = 0;
+    struct stat st;
+
+    if (o->name_count == 0)
+        usage();
+    vstr_printf(path, "%s/master.cf", config_dir_choose(o->config_arg));
+    if (stat(vstr_str(path), &st) < 0)
+        msg_fatal("%s: %m", vstr_str(path));
+    if (config_text_read(vstr_str(path), MAIN_CF_EDIT_MAX, text, err) < 0) {
+        while (err->len && err->data[err->len - 1] == '\n')
+            vstr_truncate(err, err->len - 1);
+        msg_fatal("%s", vstr_str(err));
+    }
+    cf_lines_split(&lines, vstr_str(text), text->len);
+    for (int i = 0; i < o->name_count; i++)
+        master_edit_one(&lines, o->mode, o->names[i]);
+    /* Never leave a master.cf that master(8) would refuse. */
+    vstr_reset(text);
+    for (size_t i = 0; i < lines.n; i++) {
+        if (lines.v[i] == NULL)
+            continue;
+        vstr_puts(text, lines.v[i]);
+        vstr_putc(text, '\n');
+    }
+    if (master_cf_parse_text(vstr_str(text), vstr_str(path), &svcs, &n, err) < 0) {
+        while (err->len && err->data[err->len - 1] == '\n')
+            vstr_truncate(err, err->len - 1);
+        msg_fatal("not changed: the result would be invalid: %s", vstr_str(err));
+    }
+    master_cf_free(svcs, n);
+    cf_write_atomic(vstr_str(path), &lines, &st);
+    for (size_t i = 0; i < lines.n; i++)
+        free(lines.v[i]);
+    free(lines.v);
+    vstr_free(path);
+    vstr_free(text);
+    vstr_free(err);
+    return 0;
+}
+
 static int table_types_show(void)
 {
     static const char *const types[] = {"btree", "hash", "inline", "static", "texthash"};
@@ -551,13 +717,13 @@ static int table_types_show(void)
 
 static int postconf_run(const struct postconf_opts *o)
 {
+    if (o->master)
+        return o->mode == MODE_SHOW ? master_show(o) : master_cf_edit(o);
     switch (o->mode) {
     case MODE_EDIT:
     case MODE_REMOVE:
     case MODE_COMMENT:
         return main_cf_edit(o);
-    case MODE_MASTER:
-        return master_show(o);
     case MODE_TABLES:
         return table_types_show();
     case MODE_SHOW:

@@ -176,3 +176,55 @@ def test_n_with_names(cf):
     r = postconf(cf, "-n", "myhostname", "relayhost", "no_such_parameter")
     assert r.stdout == "myhostname = localhost\n"
     assert "no_such_parameter: unknown parameter" in r.stderr
+
+
+MASTER_EXTRA = """\
+# a comment about the test service
+demo         unix  -  -  y  -  4  local
+  -o max_idle=10s
+# a comment between entries
+"""
+
+
+def test_master_edit_replace_add_remove_comment(cf):
+    master = cf / "master.cf"
+    master.write_text(master.read_text() + MASTER_EXTRA)
+    before = master.read_text()
+    # replace an entry (its continuation line goes with it), add another
+    postconf(cf, "-Me", "demo/unix=demo unix - - y - 2 local -o max_idle=20s",
+             "extra/fifo=extra fifo n - y 60 1 qmgr")
+    text = master.read_text()
+    assert "demo unix - - y - 2 local -o max_idle=20s\n" in text
+    assert "max_idle=10s" not in text
+    assert text.endswith("extra fifo n - y 60 1 qmgr\n")
+    # everything else untouched, comments included
+    assert "# a comment about the test service\n" in text
+    assert "# a comment between entries\n" in text
+    kept = [l for l in before.splitlines() if "demo" not in l and "max_idle" not in l]
+    for line in kept:
+        assert line in text.splitlines()
+    shown = postconf(cf, "-M", "demo/unix").stdout.split()
+    assert shown[:7] == ["demo", "unix", "-", "-", "y", "-", "2"]
+    # comment out, then remove
+    postconf(cf, "-M#", "extra/fifo")
+    assert "#extra fifo n - y 60 1 qmgr\n" in master.read_text()
+    assert postconf(cf, "-M", "extra").stdout == ""
+    postconf(cf, "-MX", "demo/unix")
+    text = master.read_text()
+    assert "demo" not in text.replace("# a comment about the test service", "")
+    assert postconf(cf, "-M", "demo").stdout == ""
+
+
+def test_master_edit_refuses_bad_entries(cf):
+    master = cf / "master.cf"
+    before = master.read_text()
+    for arg in ("demo/unix=demo unix - - y -",          # too few fields
+                "demo/unix=other unix - - y - - local",  # key and entry differ
+                "demo/tcp=demo tcp - - y - - local",     # bad type
+                "demo=demo unix - - y - - local"):       # no type in the key
+        r = postconf(cf, "-Me", arg, check=False)
+        assert r.returncode != 0 and "fatal" in r.stderr, arg
+    assert master.read_text() == before
+    r = postconf(cf, "-MX", "nosuch/unix", check=False)
+    assert r.returncode == 0 and "no such service" in r.stderr
+    assert master.read_text() == before
