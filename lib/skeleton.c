@@ -30,6 +30,7 @@
 #include "params.h"
 #include "privs.h"
 #include "skeleton.h"
+#include "table.h"
 #include "vstr.h"
 
 /* How often a server checks that its master still exists (seconds). */
@@ -291,6 +292,20 @@ static long long mono_ms(void)
     return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Has a lookup table changed beyond what this process can reload?  Says
+ * so once in the log. */
+static int server_tables_stale(void)
+{
+    static int logged;
+    const char *spec = table_stale_spec();
+
+    if (spec != NULL && !logged) {
+        msg_info("table %s has changed -- restarting", spec);
+        logged = 1;
+    }
+    return spec != NULL;
+}
+
 static void single_serve_fd(int fd, void (*service)(stream *, void *),
                             const struct server_hooks *hooks)
 {
@@ -362,6 +377,8 @@ int single_server_main(int argc, char **argv, void (*service)(stream *client, vo
         server_report(0);
         single_serve_fd(fd, service, hooks);
         served++;
+        if (server_tables_stale())
+            break;
         idle_since = mono_ms();
         server_report(1);
     }
@@ -520,6 +537,10 @@ static void master_check(void *ctx)
         else
             exit(0);
     }
+    /* An event-driven server finishes its sessions with the tables it has
+     * and is replaced by one that reads the new ones. */
+    if (multi_on_accept && !multi_stopping && server_tables_stale())
+        multi_server_drain();
     event_timer_set(&master_check_timer, MASTER_CHECK_INTERVAL * 1000, master_check, NULL);
 }
 
@@ -587,9 +608,44 @@ static void trigger_idle_expired(void *ctx)
     exit(0);
 }
 
-static void trigger_deliver(const char *buf, size_t len)
+/* Before the work: what a trigger asks for must be done with the new
+ * tables, by a new process.  The request goes back into the FIFO (the
+ * master opened it read-write, and so is our copy), so the master starts
+ * the successor at once and it finds the request waiting. */
+static void trigger_restart_if_stale(int fifo_fd, const char *buf, size_t len)
+{
+    static int told;
+
+    if (!server_tables_stale())
+        return;
+    if (trigger_hooks && trigger_hooks->tables_changed) {
+        if (!told++)
+            trigger_hooks->tables_changed(trigger_hooks->ctx);
+        return;
+    }
+    if (fifo_fd >= 0 && write(fifo_fd, buf, len) < 0)
+        msg_warn("requeue trigger for my successor: %m");
+    exit(0);
+}
+
+void trigger_server_restart(void)
+{
+    char wakeup = TRIGGER_WAKEUP;
+
+    for (int i = 0; i < listen_count && !opt_standalone; i++) {
+        struct stat st;
+
+        if (fstat(MASTER_LISTEN_FD + i, &st) == 0 && S_ISFIFO(st.st_mode)
+            && write(MASTER_LISTEN_FD + i, &wakeup, 1) < 0)
+            msg_warn("wake my successor: %m");
+    }
+    exit(0);
+}
+
+static void trigger_deliver(int fifo_fd, const char *buf, size_t len)
 {
     server_report(0);
+    trigger_restart_if_stale(fifo_fd, buf, len);
     trigger_fn(buf, len, trigger_hooks ? trigger_hooks->ctx : NULL);
     server_report(1);
     if (trigger_exit_when_idle) {
@@ -620,7 +676,7 @@ static void trigger_conn_ready(int fd, int events, void *ctx)
     ssize_t n = read(fd, buf, sizeof(buf));
 
     if (n > 0) {
-        trigger_deliver(buf, (size_t) n);
+        trigger_deliver(-1, buf, (size_t) n);
         return;
     }
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -668,7 +724,7 @@ static void trigger_fifo_ready(int fd, int events, void *ctx)
 
     /* The master opened the FIFO read-write, so it never reports EOF. */
     while ((n = read(fd, buf, sizeof(buf))) > 0)
-        trigger_deliver(buf, (size_t) n);
+        trigger_deliver(fd, buf, (size_t) n);
     if (n < 0 && errno != EAGAIN && errno != EINTR)
         msg_fatal("read trigger fifo: %m");
 }

@@ -23,6 +23,13 @@ struct server_hooks {
     void *ctx;
     int privileged;         /* service must run as root (local): refuse -u */
     int single_instance;    /* maxproc must be 1 (qmgr) */
+    /* A lookup table changed and this process cannot read the new file
+     * (table_stale_spec()): the skeleton restarts the process between
+     * clients (single_server: exits; multi_server: drains).  A trigger
+     * server with state to wind down sets this (called once) to do so,
+     * then calls trigger_server_restart(); without it the trigger server
+     * exits at once. */
+    void (*tables_changed)(void *ctx);
 };
 
 /* Info about the running service, valid after the skeleton started. */
@@ -55,6 +62,10 @@ int multi_server_draining(void);
  * (TRIGGER_* from master_proto.h); the daemon may also use event.h. */
 int trigger_server_main(int argc, char **argv, void (*on_trigger)(const char *buf, size_t len, void *ctx),
                         const struct server_hooks *hooks);
+/* Exit so that the master starts a successor at once (for a FIFO
+ * listener: a wakeup request is left in the FIFO).  For a trigger server
+ * that wound down after tables_changed. */
+void trigger_server_restart(void) __attribute__((noreturn));
 
 /* Connect to a local service socket ("private/cleanup"), relative to the
  * queue directory; blocking or non-blocking.  -1 with errno. */

@@ -315,10 +315,16 @@ struct table {
     DB *db;
     DBTYPE dbtype;
     char *db_path;
-    dev_t dev;
-    ino_t ino;
-    struct timespec mtime;
+    char *text_path;        /* texthash: the file, for reloading */
+    int text_flags;
+    int watch_fd;           /* the open file (DB: BDB's own fd), or -1 */
+    struct timespec mtime;  /* its mtime when opened */
+    int stale;              /* changed, and the new file could not be read */
+    table *next_open;       /* every open file-backed table, for
+                             * table_stale_spec() */
 };
+
+static table *open_tables;
 
 static DB *db_open_readonly(const char *path, DBTYPE type, struct stat *st, vstr *err)
 {
@@ -341,39 +347,93 @@ static DB *db_open_readonly(const char *path, DBTYPE type, struct stat *st, vstr
     return db;
 }
 
-static void db_stat_remember(table *t, const struct stat *st)
-{
-    t->dev = st->st_dev;
-    t->ino = st->st_ino;
-    t->mtime = st->st_mtim;
-}
-
-/* A new .db file (postalias renames one over the old): open it instead.
- * When the new file cannot be opened (or we are chrooted away from it),
- * keep using the old one. */
-static void db_reopen_if_changed(table *t)
+/* Has the file under t changed since it was opened?  Checked through the
+ * open descriptor, so it works in a chroot jail where the path is out of
+ * sight: a file replaced by rename (postmap, postalias, most editors) has
+ * no links left; a file rewritten in place has a new mtime. */
+static int table_file_changed(const table *t)
 {
     struct stat st;
-    DB *db;
-    vstr *err;
 
-    if (stat(t->db_path, &st) != 0)
-        return;
-    if (st.st_dev == t->dev && st.st_ino == t->ino && st.st_mtim.tv_sec == t->mtime.tv_sec
-        && st.st_mtim.tv_nsec == t->mtime.tv_nsec)
-        return;
-    err = vstr_new(64);
-    db = db_open_readonly(t->db_path, t->dbtype, &st, err);
-    if (db == NULL) {
-        msg_warn("%s: %s; still using the previous version", t->spec, vstr_str(err));
-        /* do not retry on every lookup for this same file */
-        db_stat_remember(t, &st);
-    } else {
-        t->db->close(t->db, 0);
-        t->db = db;
-        db_stat_remember(t, &st);
+    if (t->watch_fd < 0 || t->stale)
+        return 0;
+    if (fstat(t->watch_fd, &st) != 0)
+        return 1;
+    return st.st_nlink == 0 || st.st_mtim.tv_sec != t->mtime.tv_sec
+        || st.st_mtim.tv_nsec != t->mtime.tv_nsec;
+}
+
+static void table_watch(table *t, int fd)
+{
+    struct stat st;
+
+    t->watch_fd = fd;
+    if (fd >= 0 && fstat(fd, &st) == 0)
+        t->mtime = st.st_mtim;
+}
+
+static int db_watch_fd(DB *db)
+{
+    int fd;
+
+    return db->fd(db, &fd) == 0 ? fd : -1;
+}
+
+static int texthash_load(table *t, vstr *err);
+
+/* The file changed: read the new one in place of the old.  When that
+ * fails (or a chroot jail hides the path) the old contents stay in use
+ * and the table is stale: the daemon restarts to see the new file. */
+static void table_reload(table *t)
+{
+    vstr *err = vstr_new(64);
+
+    if (t->kind == T_DB) {
+        struct stat st;
+        DB *db = db_open_readonly(t->db_path, t->dbtype, &st, err);
+
+        if (db != NULL) {
+            t->db->close(t->db, 0);
+            t->db = db;
+            table_watch(t, db_watch_fd(db));
+        }
+    } else if (t->kind == T_TEXTHASH) {
+        struct htab *old = t->h;
+        int old_fd = t->watch_fd;
+
+        t->h = NULL;
+        if (texthash_load(t, err) == 0) {
+            htab_free(old);
+            close(old_fd);
+        } else {
+            htab_free(t->h);
+            t->h = old;
+            t->watch_fd = old_fd;
+        }
+    }
+    if (err->len > 0) {
+        if (msg_verbose)
+            msg_info("%s: changed, but %s; still using the previous version", t->spec,
+                     vstr_str(err));
+        t->stale = 1;
     }
     vstr_free(err);
+}
+
+static void table_reload_if_changed(table *t)
+{
+    if (table_file_changed(t))
+        table_reload(t);
+}
+
+const char *table_stale_spec(void)
+{
+    for (table *t = open_tables; t != NULL; t = t->next_open) {
+        table_reload_if_changed(t);
+        if (t->stale)
+            return t->spec;
+    }
+    return NULL;
 }
 
 static int inline_parse(table *t, const char *body, vstr *err)
@@ -456,21 +516,38 @@ static int static_parse(table *t, const char *body, vstr *err)
     return 0;
 }
 
-static int texthash_open(table *t, const char *path, int flags, vstr *err)
+/* Read t->text_path into a new t->h, keeping the file open to notice
+ * changes. */
+static int texthash_load(table *t, vstr *err)
 {
     vstr *text = vstr_new(4096);
     struct htab_add_ctx c;
+    int fd = open(t->text_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
-    if (file_slurp(path, text, err) < 0) {
+    if (fd < 0) {
+        vstr_printf(err, "open %s: %s", t->text_path, strerror(errno));
+        vstr_free(text);
+        return -1;
+    }
+    if (file_slurp(t->text_path, text, err) < 0) {
+        close(fd);
         vstr_free(text);
         return -1;
     }
     t->h = htab_new();
     c.h = t->h;
-    c.label = path;
-    table_text_parse(vstr_str(text), path, flags, htab_add_cb, &c);
+    c.label = t->text_path;
+    table_text_parse(vstr_str(text), t->text_path, t->text_flags, htab_add_cb, &c);
     vstr_free(text);
+    table_watch(t, fd);
     return 0;
+}
+
+static int texthash_open(table *t, const char *path, int flags, vstr *err)
+{
+    t->text_path = xstrdup(path);
+    t->text_flags = flags;
+    return texthash_load(t, err);
 }
 
 table *table_open(const char *spec, int flags, vstr *err)
@@ -489,6 +566,7 @@ table *table_open(const char *spec, int flags, vstr *err)
     name = colon + 1;
     t = xcalloc(1, sizeof(*t));
     t->spec = xstrdup(spec);
+    t->watch_fd = -1;
 #define TYPE_IS(s) (tlen == strlen(s) && strncmp(spec, s, tlen) == 0)
     if (TYPE_IS("texthash")) {
         t->kind = T_TEXTHASH;
@@ -507,7 +585,7 @@ table *table_open(const char *spec, int flags, vstr *err)
         if (*name == 0) {
             vstr_printf(err, "%s: missing file name", spec);
         } else if ((t->db = db_open_readonly(t->db_path, t->dbtype, &st, err)) != NULL) {
-            db_stat_remember(t, &st);
+            table_watch(t, db_watch_fd(t->db));
             rc = 0;
         }
     } else if (TYPE_IS("inline")) {
@@ -524,6 +602,10 @@ table *table_open(const char *spec, int flags, vstr *err)
     if (rc < 0) {
         table_close(t);
         return NULL;
+    }
+    if (t->watch_fd >= 0) {
+        t->next_open = open_tables;
+        open_tables = t;
     }
     return t;
 }
@@ -560,6 +642,8 @@ int table_lookup(table *t, const char *key, vstr *result)
         vstr_set(result, t->static_value);
         return 1;
     case T_TEXTHASH:
+        table_reload_if_changed(t);
+        /* FALLTHROUGH */
     case T_INLINE:
         folded = xstrdup(key);
         fold_lower(folded);
@@ -570,7 +654,7 @@ int table_lookup(table *t, const char *key, vstr *result)
         vstr_set(result, e->value);
         return 1;
     case T_DB:
-        db_reopen_if_changed(t);
+        table_reload_if_changed(t);
         folded = xstrdup(key);
         fold_lower(folded);
         /* Postfix-built files store the key with its NUL; try that first */
@@ -591,6 +675,15 @@ void table_close(table *t)
 {
     if (t == NULL)
         return;
+    for (table **pp = &open_tables; *pp != NULL; pp = &(*pp)->next_open) {
+        if (*pp == t) {
+            *pp = t->next_open;
+            break;
+        }
+    }
+    if (t->kind == T_TEXTHASH && t->watch_fd >= 0)
+        close(t->watch_fd);
+    free(t->text_path);
     if (t->db)
         t->db->close(t->db, 0);
     htab_free(t->h);

@@ -22,6 +22,15 @@ int table_lookup(table *t, const char *key, vstr *result);
 void table_close(table *t);
 const char *table_spec(const table *t);
 
+/* Tables notice when their file changes (checked through the open file,
+ * so this works in a chroot jail too): lookups then read the new file.
+ * When the new file cannot be read from where the process is (a chrooted
+ * daemon cannot see the path), the table keeps its old contents and is
+ * stale.  Returns the spec of a stale table (after checking every open
+ * table for changes), or NULL.  The server skeleton asks between clients
+ * and restarts the daemon. */
+const char *table_stale_spec(void);
+
 /* A list of tables from a parameter value ("hash:/a, texthash:/b"), searched
  * in order. */
 typedef struct table_list table_list;

@@ -172,3 +172,27 @@ def test_transport_maps_built_by_postmap(table_inst):
     r = send_raw(inst, "", ["root@localhost"], message(token("pm3")))
     assert r["end"][0] == 250
     assert inst.wait_log_re(r"to=<root@localhost>.*status=sent"), inst.log_text()[-3000:]
+
+
+def test_running_daemons_notice_a_rebuilt_table(table_inst):
+    """The chrooted qmgr cannot see the table's path: it notices the
+    replaced file through its open descriptor and restarts itself, so the
+    next message is routed by the new table without posthorn reload."""
+    inst = table_inst
+    transport = inst.etc / "transport"
+    transport.write_text("changing.example error:5.7.1 old table\n")
+    assert postmap(inst, f"hash:{transport}").returncode == 0
+    inst.main_overrides["transport_maps"] = f"hash:{transport}"
+    inst.write()
+    inst.start()
+    r = send_raw(inst, "", ["a@changing.example"], message(token("old")))
+    assert r["end"][0] == 250
+    assert inst.wait_log_re(r"to=<a@changing\.example>.*\(old table\)"), inst.log_text()[-3000:]
+    transport.write_text("changing.example error:5.7.1 new table\n")
+    assert postmap(inst, f"hash:{transport}").returncode == 0
+    r = send_raw(inst, "", ["b@changing.example"], message(token("new")))
+    assert r["end"][0] == 250
+    assert inst.wait_log_re(r"to=<b@changing\.example>.*\(new table\)"), inst.log_text()[-3000:]
+    assert "old table" not in "\n".join(
+        l for l in inst.log_text().splitlines() if "b@changing.example" in l)
+    assert inst.wait_log_re(r"table hash:\S+transport has changed -- restarting")
