@@ -30,3 +30,30 @@ uninstall-conf-files:
 	  fi; \
 	done
 .PHONY: uninstall-conf-files
+
+# The set-group-id commands: postdrop writes maildrop/ and postqueue reads
+# public/showq for any user, through group setgid_group (created by
+# scripts/deps; packages create it too).  Installing as non-root (a staged
+# DESTDIR install) cannot set the group: say what to run instead.
+# mailq and newaliases are names of sendmail, where users look for them.
+SETGID_GROUP = posthorndrop
+install-exec-hook: install-setgid-commands install-sendmail-names
+install-setgid-commands:
+	@for f in postdrop postqueue; do \
+	  p=$(DESTDIR)$(sbindir)/$$f; \
+	  test -f $$p || continue; \
+	  if chgrp $(SETGID_GROUP) $$p 2>/dev/null && chmod 2755 $$p; then \
+	    echo " chgrp $(SETGID_GROUP) $$p && chmod 2755 $$p"; \
+	  else \
+	    echo "warning: could not make $$p set-group-id $(SETGID_GROUP);" \
+	         "as root run: chgrp $(SETGID_GROUP) $$p && chmod 2755 $$p"; \
+	  fi; \
+	done
+install-sendmail-names:
+	$(MKDIR_P) $(DESTDIR)$(bindir)
+	cd $(DESTDIR)$(bindir) && for n in mailq newaliases; do \
+	  rm -f $$n && $(LN_S) $(sbindir)/sendmail $$n; \
+	done
+uninstall-hook:
+	rm -f $(DESTDIR)$(bindir)/mailq $(DESTDIR)$(bindir)/newaliases
+.PHONY: install-setgid-commands install-sendmail-names

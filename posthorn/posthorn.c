@@ -364,6 +364,40 @@ static void check_log_file(void)
     free(dir);
 }
 
+/* postdrop and postqueue in command_directory must be set-group-id
+ * setgid_group for users to reach maildrop/ and public/ (a system install;
+ * a development instance runs everything as one user and needs nothing). */
+static void check_setgid_commands(void)
+{
+    static const char *const commands[] = {"postdrop", "postqueue"};
+    const char *group = config_str("setgid_group");
+    struct group *gr;
+
+    if (geteuid() != 0)
+        return;
+    if ((gr = getgrnam(group)) == NULL) {
+        problemf("create the group (groupadd --system NAME) or correct setgid_group",
+                 "setgid_group %s: no such group", group);
+        return;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        vstr *path = vstr_new(128);
+        struct stat st;
+
+        vstr_printf(path, "%s/%s", config_str("command_directory"), commands[i]);
+        if (stat(vstr_str(path), &st) < 0)
+            problemf("install it (make install) or correct command_directory",
+                     "%s: %s", vstr_str(path), strerror(errno));
+        else if (st.st_gid != gr->gr_gid || !(st.st_mode & S_ISGID) || st.st_uid != 0
+                 || (st.st_mode & (S_IWGRP | S_IWOTH)))
+            problemf("run: chown root:GROUP PATH && chmod 2755 PATH",
+                     "%s must be owned by root, group %s, mode 2755 (is %d:%d, %04o): users "
+                     "cannot submit mail or list the queue", vstr_str(path), group,
+                     (int) st.st_uid, (int) st.st_gid, (unsigned) (st.st_mode & 07777));
+        vstr_free(path);
+    }
+}
+
 /* The internal services the daemons connect to by fixed socket names
  * (mail_proto.h): a missing or misdeclared one makes every message fail. */
 static void check_internal_services(struct master_service *svcs, size_t n)
@@ -375,6 +409,9 @@ static void check_internal_services(struct master_service *svcs, size_t n)
         {"cleanup", CLEANUP_SOCKET, 1},
         {"qmgr", QMGR_TRIGGER, 0},
         {"bounce", BOUNCE_SOCKET, 1},
+        {"pickup", PICKUP_TRIGGER, 0},
+        {"showq", SHOWQ_SOCKET, 0},
+        {"flush", FLUSH_SOCKET, 0},
     };
     static const char *const transports[] = {"local_transport", "default_transport",
                                              "relay_transport"};
@@ -437,6 +474,7 @@ static int cmd_check(int verbose)
         master_cf_free(svcs, n);
     }
     check_log_file();
+    check_setgid_commands();
     vstr_free(problems);
     vstr_free(path);
     if (problem_count > 0)
