@@ -6,12 +6,39 @@
 #include <signal.h>
 #include <unistd.h>
 #include "local.h"
+#include "local_parse.h"
 #include "log.h"
 #include "params.h"
 #include "privs.h"
 #include "skeleton.h"
 
 struct local_config local_cfg;
+
+/* The keyword lists and the command settings. */
+static void local_config_lists(void)
+{
+    static const char *const sources[] = {"alias", "forward", "include", NULL};
+    static const char *const delivered[] = {"command", "file", "forward", NULL};
+    vstr *unknown = vstr_new(32);
+
+    local_cfg.allow_commands = keyword_mask(config_str("allow_mail_to_commands"), sources,
+                                            unknown);
+    local_cfg.allow_files = keyword_mask(config_str("allow_mail_to_files"), sources, unknown);
+    if (vstr_len(unknown) > 0)
+        msg_warn("allow_mail_to_commands/allow_mail_to_files: unknown keywords: %s",
+                 vstr_str(unknown));
+    vstr_reset(unknown);
+    local_cfg.delivered_mask = keyword_mask(config_str("prepend_delivered_header"), delivered,
+                                            unknown);
+    if (vstr_len(unknown) > 0)
+        msg_warn("prepend_delivered_header: unknown keywords: %s", vstr_str(unknown));
+    vstr_free(unknown);
+    local_cfg.command_time_limit = config_time("command_time_limit");
+    local_cfg.command_shell = config_str("local_command_shell");
+    local_cfg.export_environment = config_str("export_environment");
+    /* Raw: $home and friends are expanded per recipient. */
+    local_cfg.forward_path = config_raw("forward_path");
+}
 
 static void local_post_jail(void *ctx)
 {
@@ -41,6 +68,14 @@ static void local_post_jail(void *ctx)
     }
     local_cfg.default_privs.uid = uid;
     local_cfg.default_privs.gid = gid;
+    local_cfg.mail_owner_uid = (uid_t)-1;
+    if (local_cfg.as_root) {
+        if (privs_lookup(config_str("mail_owner"), &uid, &gid) == 0)
+            local_cfg.mail_owner_uid = uid;
+        if (local_cfg.mail_owner_uid == local_cfg.default_privs.uid)
+            msg_fatal("default_privs must not be the mail_owner account");
+    }
+    local_config_lists();
     local_resolve_init();
 }
 

@@ -103,7 +103,7 @@ void local_result_errno(struct local_result *r, int err, const char *fmt, ...)
 
 /* Switch the effective identity for one delivery; a no-op when local is
  * not running as root (a development instance). */
-static int identity_enter(const struct local_config *cfg, const struct local_identity *id)
+int local_identity_enter(const struct local_config *cfg, const struct local_identity *id)
 {
     int saved;
 
@@ -123,7 +123,7 @@ static int identity_enter(const struct local_config *cfg, const struct local_ide
     return 0;
 }
 
-static void identity_leave(const struct local_config *cfg)
+void local_identity_leave(const struct local_config *cfg)
 {
     if (!cfg->as_root)
         return;
@@ -140,7 +140,8 @@ int local_copy_message(stream *out, struct local_message *msg, int mboxrd)
     int ret = 0;
 
     if (stream_printf(out, "Return-Path: <%s>\n", msg->sender) != 0
-        || stream_printf(out, "Delivered-To: %s\n", msg->delivered_to) != 0) {
+        || (msg->delivered_to != NULL
+            && stream_printf(out, "Delivered-To: %s\n", msg->delivered_to) != 0)) {
         ret = -1;
         goto out;
     }
@@ -211,7 +212,7 @@ void deliver_maildir(const struct local_config *cfg, struct local_message *msg, 
     vstr_set(base, dir);
     if (vstr_len(base) == 0 || vstr_str(base)[vstr_len(base) - 1] != '/')
         vstr_putc(base, '/');
-    if (identity_enter(cfg, id) != 0) {
+    if (local_identity_enter(cfg, id) != 0) {
         local_result_errno(r, errno, "cannot switch to uid %ld", (long)id->uid);
         goto done;
     }
@@ -268,7 +269,7 @@ void deliver_maildir(const struct local_config *cfg, struct local_message *msg, 
     }
     local_result_set(r, LOCAL_SENT, "2.0.0", "delivered to maildir");
 leave:
-    identity_leave(cfg);
+    local_identity_leave(cfg);
 done:
     vstr_free(base);
     vstr_free(name);
@@ -376,7 +377,7 @@ void deliver_mbox(const struct local_config *cfg, struct local_message *msg, con
     vstr_puts(lock_path, ".lock");
     if (spool)
         spool_mailbox_create(cfg, path, id);
-    if (identity_enter(cfg, id) != 0) {
+    if (local_identity_enter(cfg, id) != 0) {
         local_result_errno(r, errno, "cannot switch to uid %ld", (long)id->uid);
         goto done;
     }
@@ -451,7 +452,7 @@ leave:
         (void)close(fd);        /* also releases the fcntl lock */
     if (dotlocked > 0)
         (void)unlink(vstr_str(lock_path));
-    identity_leave(cfg);
+    local_identity_leave(cfg);
 done:
     vstr_free(lock_path);
     vstr_free(from);

@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include "argv.h"
 #include "attr.h"
 #include "deliver_request.h"
 #include "delivery_log.h"
@@ -123,6 +124,10 @@ void local_service(stream *client, void *ctx)
     msg.qf = qf;
     msg.content_offset = req.content_offset;
     msg.delivered_to = NULL;
+    msg.flags = req.flags;
+    msg.delivered_list = argv_new();
+    if (qf != NULL && local_collect_delivered(&msg) != 0)
+        msg_warn("%s: malformed message content", req.queue_id);
 
     for (i = 0; i < req.nrcpt; i++) {
         const struct deliver_rcpt *rc = &req.rcpts[i];
@@ -130,6 +135,14 @@ void local_service(stream *client, void *ctx)
         gettimeofday(&tv, NULL);
         started = tv_seconds(&tv);
         local_result_init(&r);
+        /* ORIGINAL_RECIPIENT: the DSN original recipient, else the
+         * address qmgr gave us. */
+        if (strncasecmp(rc->orcpt, "rfc822;", 7) == 0 && rc->orcpt[7] != '\0')
+            msg.orig_rcpt = rc->orcpt + 7;
+        else
+            msg.orig_rcpt = rc->address;
+        msg.orcpt = rc->orcpt;
+        msg.notify = rc->notify;
         if (qf == NULL)
             local_result_set(&r, LOCAL_DEFERRED, "4.3.0", "cannot read queue file");
         else
@@ -149,6 +162,7 @@ void local_service(stream *client, void *ctx)
     if (attr_write(client, reply) != 0)
         msg_warn("%s: cannot send delivery status to queue manager: %s", req.queue_id,
                  strerror(errno));
+    argv_free(msg.delivered_list);
 out:
     if (qf != NULL)
         stream_close(qf);

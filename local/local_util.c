@@ -27,6 +27,9 @@ enum alias_target_kind alias_target_classify(const char *target)
         return len > 1 ? TARGET_COMMAND : TARGET_INVALID;
     if (strncmp(target, ":include:", 9) == 0)
         return len > 9 ? TARGET_INCLUDE : TARGET_INVALID;
+    if (target[0] == '\\')
+        return (len > 1 && strpbrk(target + 1, " \\/") == NULL) ? TARGET_USER_MAILBOX
+                                                                   : TARGET_INVALID;
     if (target[0] == '/')
         return target[len - 1] == '/' ? TARGET_MAILDIR : TARGET_MBOX;
     if (target[0] == '@' || target[len - 1] == '@' || strchr(target, ' ') != NULL)

@@ -16,6 +16,7 @@ enum alias_target_kind {
     TARGET_ADDRESS,     /* "name" or "name@domain" */
     TARGET_COMMAND,     /* "|command" */
     TARGET_INCLUDE,     /* ":include:/path" */
+    TARGET_USER_MAILBOX, /* "\user": that mailbox, no aliases or .forward */
     TARGET_INVALID,     /* empty, control characters, ... */
 };
 
