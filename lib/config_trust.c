@@ -43,8 +43,11 @@ static int dir_is_listed_alternate(const char *dir, int exit_status)
     argv_t *names;
     int found = 0;
 
-    if (want == NULL)
+    /* Without a default main.cf no directory can be listed. */
+    if (want == NULL || access(DEF_CONFIG_DIR "/main.cf", F_OK) != 0) {
+        free(want);
         return 0;
+    }
     config_load_or_exit(DEF_CONFIG_DIR, exit_status);
     list = config_str("alternate_config_directories");
     names = argv_split(list, ", \t\r\n");

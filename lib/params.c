@@ -109,8 +109,10 @@ const char *config_dir_choose(const char *cmdline_dir)
         dir = env;
     else
         dir = DEF_CONFIG_DIR;
-    free(chosen_dir);
-    chosen_dir = xstrdup(dir);
+    if (dir != chosen_dir) {        /* config_dir_choose(config_dir()) */
+        free(chosen_dir);
+        chosen_dir = xstrdup(dir);
+    }
     return chosen_dir;
 }
 

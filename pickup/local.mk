@@ -1,1 +1,3 @@
-# pickup: (fragment owned by the pickup engineer; empty until the program lands)
+# pickup: the daemon that feeds maildrop/ files to cleanup.
+pkglibexec_PROGRAMS += pickup/pickup
+pickup_pickup_SOURCES = pickup/pickup.c pickup/pickup.h pickup/pickup_file.c

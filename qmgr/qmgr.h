@@ -30,6 +30,8 @@ extern struct qmgr_config qmgr_conf;
 
 /* A message in active/ being delivered. */
 struct qmgr_msg {
+    char *id;                   /* queue id (also the key of the active table) */
+    struct qmgr_msg *hash_next; /* next in its active table bucket */
     struct qmgr_message *m;     /* the current slice of its recipients */
     int jobs;                   /* unfinished delivery jobs (+1 while set up) */
     double active_time;         /* wall clock when it entered active/ */
@@ -93,5 +95,8 @@ void qmgr_scan_incoming(void);
 void qmgr_scan_deferred(void);          /* files whose retry time has come */
 void qmgr_flush(void);                  /* all deferred mail due now */
 void qmgr_scan_resume(void);            /* room freed up: scan again if needed */
+/* A file in queue (incoming/ or deferred/) was left alone because its
+ * old copy was still active: scan that queue again once room frees up. */
+void qmgr_scan_later(const char *queue);
 
 #endif

@@ -6,7 +6,14 @@
  * slice is finished: expiry of pending recipients of a message older than
  * its lifetime, the defer/ log, the notifications bounce(8) owes (bounce,
  * success, delay), and only then removal of the file, or its move to
- * deferred/ with the next retry time as mtime. */
+ * deferred/ with the next retry time as mtime.
+ *
+ * postsuper may rename or remove an active file under us (hold, release,
+ * requeue, delete).  Every such change is one rename or unlink, so the
+ * file is either gone or the same inode in hold/, incoming/ or deferred/:
+ * done marks follow it there, a message whose file left active/ is
+ * forgotten without touching it again, and an id still held in memory is
+ * never activated a second time (the active table below). */
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +40,92 @@
 struct qmgr_config qmgr_conf;
 
 static int active_count;
+
+/* Ids of the messages in memory, so that a file released or requeued by
+ * postsuper while its old copy is still being finished is left alone. */
+#define ACTIVE_HASH_SIZE 4096
+static struct qmgr_msg *active_hash[ACTIVE_HASH_SIZE];
+
+static unsigned active_hash_index(const char *id)
+{
+    unsigned h = 2166136261u;
+
+    for (; *id; id++)
+        h = (h ^ (unsigned char) *id) * 16777619u;
+    return h % ACTIVE_HASH_SIZE;
+}
+
+static struct qmgr_msg *active_find(const char *id)
+{
+    struct qmgr_msg *msg;
+
+    for (msg = active_hash[active_hash_index(id)]; msg != NULL; msg = msg->hash_next)
+        if (strcmp(msg->id, id) == 0)
+            return msg;
+    return NULL;
+}
+
+static void active_add(struct qmgr_msg *msg)
+{
+    unsigned h = active_hash_index(msg->id);
+
+    msg->hash_next = active_hash[h];
+    active_hash[h] = msg;
+}
+
+static void active_remove(struct qmgr_msg *msg)
+{
+    struct qmgr_msg **pp;
+
+    for (pp = &active_hash[active_hash_index(msg->id)]; *pp != NULL; pp = &(*pp)->hash_next) {
+        if (*pp == msg) {
+            *pp = msg->hash_next;
+            return;
+        }
+    }
+}
+
+/* Where an administrator may have moved an active file (one rename). */
+static const char *const moved_queues[] = {
+    QUEUE_ACTIVE, QUEUE_HOLD, QUEUE_INCOMING, QUEUE_DEFERRED, NULL,
+};
+
+/* Open the queue file of id in active/ or, when postsuper moved it,
+ * where it went (from moved_queues[first] on).  Two passes, because a
+ * file may move again between the tries.  fd with its path in path and
+ * its queue in *queue, or -1 (errno ENOENT: deleted). */
+static int queue_file_locate(const char *id, int first, int flags, vstr *path,
+                             const char **queue)
+{
+    int pass, i, fd;
+
+    for (pass = 0; pass < 2; pass++) {
+        for (i = first; moved_queues[i] != NULL; i++) {
+            queue_path(path, moved_queues[i], id);
+            if ((fd = safe_open_existing(vstr_str(path), flags)) >= 0) {
+                *queue = moved_queues[i];
+                return fd;
+            }
+            if (errno != ENOENT)
+                return -1;
+        }
+    }
+    errno = ENOENT;
+    return -1;
+}
+
+/* Is active/id still there? */
+static int active_file_exists(const char *id)
+{
+    vstr *path = vstr_new(64);
+    struct stat st;
+    int ret;
+
+    queue_path(path, QUEUE_ACTIVE, id);
+    ret = lstat(vstr_str(path), &st) == 0 || errno != ENOENT;
+    vstr_free(path);
+    return ret;
+}
 
 static void msg_slice_end(struct qmgr_msg *msg);
 static void msg_route(struct qmgr_msg *msg);
@@ -135,10 +228,16 @@ static void marker_open(struct marker *mk, struct qmgr_message *m)
 
 static void marker_mark(struct marker *mk, struct qmgr_rcpt *r)
 {
+    const char *queue;
+
+    /* Follow a file postsuper moved (the same inode, so the mark is
+     * right); a deleted one has nothing left to mark. */
     if (mk->fd < 0 && vstr_len(mk->path) == 0) {
-        queue_path(mk->path, QUEUE_ACTIVE, mk->m->id);
-        if ((mk->fd = safe_open_existing(vstr_str(mk->path), O_RDWR | O_CLOEXEC)) < 0)
+        mk->fd = queue_file_locate(mk->m->id, 0, O_RDWR | O_CLOEXEC, mk->path, &queue);
+        if (mk->fd < 0 && errno != ENOENT)
             msg_warn("%s: open %s: %m", mk->m->id, vstr_str(mk->path));
+        if (mk->fd < 0 && vstr_len(mk->path) == 0)
+            vstr_set(mk->path, "-");
     }
     /* Mark done in place; should that fail the outcome is recorded
      * anyway, so memory says done and no retry repeats it. */
@@ -285,6 +384,8 @@ static void defer_log_update(struct qmgr_msg *msg)
 
 static void msg_free(struct qmgr_msg *msg)
 {
+    active_remove(msg);
+    free(msg->id);
     qmgr_message_free(msg->m);
     free(msg);
     active_count--;
@@ -310,11 +411,12 @@ static void warn_record_clear(struct qmgr_message *m)
     unsigned char hdr[5];
     size_t hlen = rec_header(hdr, REC_WARN, REC_WARN_WIDTH);
     vstr *path = vstr_new(64), *data = vstr_new(REC_WARN_WIDTH + 1);
+    const char *queue;
     int fd;
 
-    queue_path(path, QUEUE_ACTIVE, m->id);
     vstr_printf(data, "%-*d", REC_WARN_WIDTH, 0);
-    if ((fd = safe_open_existing(vstr_str(path), O_RDWR | O_CLOEXEC)) < 0
+    /* Where postsuper may have moved it meanwhile. */
+    if ((fd = queue_file_locate(m->id, 0, O_RDWR | O_CLOEXEC, path, &queue)) < 0
         || pwrite(fd, vstr_str(data), REC_WARN_WIDTH, m->warn_offset + (off_t) hlen)
                != REC_WARN_WIDTH
         || fsync(fd) < 0)
@@ -327,6 +429,32 @@ static void warn_record_clear(struct qmgr_message *m)
     vstr_free(data);
 }
 
+/* postsuper took the file out of active/ (held, released, requeued or
+ * deleted it): make the done marks that followed it durable and forget
+ * the message; its new place decides what happens next.  Status logs
+ * written for a deleted message would be orphans: remove them. */
+static void msg_vanished(struct qmgr_msg *msg)
+{
+    const char *id = msg->id, *queue = NULL;
+    vstr *path = vstr_new(64);
+    int fd = queue_file_locate(id, 1, O_RDONLY | O_CLOEXEC, path, &queue);
+
+    if (fd >= 0) {
+        if (fsync(fd) < 0)
+            msg_warn("%s: fsync %s: %m", id, vstr_str(path));
+        close(fd);
+        msg_info("%s: moved out of the active queue to %s/ by postsuper", id, queue);
+        qmgr_scan_later(queue);
+    } else {
+        (void) status_log_remove(QUEUE_DEFER_LOG, id);
+        (void) status_log_remove(QUEUE_BOUNCE_LOG, id);
+        (void) status_log_remove(QUEUE_TRACE_LOG, id);
+        msg_info("%s: deleted by postsuper while in the active queue", id);
+    }
+    vstr_free(path);
+    msg_free(msg);
+}
+
 /* Remove the file, or move it to deferred/ with its retry time. */
 static void msg_dispose(struct qmgr_msg *msg)
 {
@@ -335,9 +463,20 @@ static void msg_dispose(struct qmgr_msg *msg)
     size_t pending = msg->deferred_before;
 
     queue_path(path, QUEUE_ACTIVE, m->id);
+    if (!active_file_exists(m->id)) {
+        vstr_free(path);
+        msg_vanished(msg);
+        return;
+    }
     if (pending == 0 && !msg->flush_failed) {
-        if (unlink(vstr_str(path)) < 0 && errno != ENOENT)
+        if (unlink(vstr_str(path)) < 0) {
+            if (errno == ENOENT) {
+                vstr_free(path);
+                msg_vanished(msg);
+                return;
+            }
             msg_warn("%s: remove %s: %m", m->id, vstr_str(path));
+        }
         if (status_log_remove(QUEUE_DEFER_LOG, m->id) < 0)
             msg_warn("%s: remove %s/ log: %m", m->id, QUEUE_DEFER_LOG);
         msg_info("%s: removed", m->id);
@@ -363,8 +502,14 @@ static void msg_dispose(struct qmgr_msg *msg)
         tv[1].tv_usec = 0;
         if (utimes(vstr_str(path), tv) < 0)
             msg_warn("%s: set retry time of %s: %m", m->id, vstr_str(path));
-        if (queue_move(QUEUE_ACTIVE, QUEUE_DEFERRED, m->id) < 0)
+        if (queue_move(QUEUE_ACTIVE, QUEUE_DEFERRED, m->id) < 0) {
+            if (errno == ENOENT) {
+                vstr_free(path);
+                msg_vanished(msg);
+                return;
+            }
             msg_warn("%s: move to %s: %m", m->id, QUEUE_DEFERRED);
+        }
     }
     vstr_free(path);
     msg_free(msg);
@@ -427,7 +572,9 @@ static int msg_next_slice(struct qmgr_msg *msg)
 
     queue_path(path, QUEUE_ACTIVE, m->id);
     if ((fd = safe_open_existing(vstr_str(path), O_RDONLY | O_CLOEXEC)) < 0) {
-        msg_warn("%s: open %s: %m", m->id, vstr_str(path));
+        /* Gone: postsuper moved it; msg_dispose forgets the message. */
+        if (errno != ENOENT)
+            msg_warn("%s: open %s: %m", m->id, vstr_str(path));
         goto out;
     }
     s = stream_fdopen(fd);
@@ -466,6 +613,12 @@ static void msg_slice_end(struct qmgr_msg *msg)
             return;
         }
         msg->deferred_before += m->unread_pending;
+    }
+    /* Moved or deleted by postsuper: no notification for a file that is
+     * not here (a held file's logs stay with it for later). */
+    if (!active_file_exists(m->id)) {
+        msg_vanished(msg);
+        return;
     }
     msg->flush_step = FLUSH_BOUNCE;
     msg_flush_next(msg);
@@ -605,6 +758,14 @@ int qmgr_activate(const char *from_queue, const char *id)
         ret = -1;
         goto out;
     }
+    /* Its old copy is still being finished (postsuper released or
+     * requeued the file meanwhile): take it once that copy is gone. */
+    if (active_find(id) != NULL) {
+        if (msg_verbose)
+            msg_info("%s: still active, leaving %s/ alone for now", id, from_queue);
+        ret = -1;
+        goto out;
+    }
     if (queue_move(from_queue, QUEUE_ACTIVE, id) < 0) {
         /* Gone meanwhile (postsuper, a second scan): not ours to take. */
         if (errno != ENOENT)
@@ -630,6 +791,8 @@ int qmgr_activate(const char *from_queue, const char *id)
         goto out;
     }
     msg = xcalloc(1, sizeof(*msg));
+    msg->id = xstrdup(id);
+    active_add(msg);
     msg->m = m;
     msg->jobs = 1;              /* held while routing */
     msg->active_time = qmgr_wall_now();

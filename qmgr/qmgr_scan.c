@@ -115,9 +115,12 @@ static void scan_queue(const char *queue, int due_only, int *more)
         return;
     }
     for (i = 0; i < set.n; i++) {
-        if (qmgr_activate(queue, set.ids[i]) < 0 && qmgr_active_room() == 0) {
+        /* -1: no room, or the id is still active in memory (postsuper
+         * released or requeued it meanwhile): scan again later. */
+        if (qmgr_activate(queue, set.ids[i]) < 0) {
             set.more = 1;
-            break;
+            if (qmgr_active_room() == 0)
+                break;
         }
     }
     *more = set.more;
@@ -184,6 +187,14 @@ static void resume_run(void *ctx)
         qmgr_scan_incoming();
     if (deferred_more && qmgr_active_room() > 0)
         qmgr_scan_deferred();
+}
+
+void qmgr_scan_later(const char *queue)
+{
+    if (strcmp(queue, QUEUE_INCOMING) == 0)
+        incoming_more = 1;
+    else if (strcmp(queue, QUEUE_DEFERRED) == 0)
+        deferred_more = 1;
 }
 
 void qmgr_scan_resume(void)
