@@ -124,6 +124,13 @@ static void qmgr_post_jail(void *ctx)
     event_timer_set(&start_timer, 0, start_run, NULL);
 }
 
+/* transport_maps changed and the jail hides the new file. */
+static void qmgr_tables_changed(void *ctx)
+{
+    (void) ctx;
+    qmgr_drain();
+}
+
 static void qmgr_on_trigger(const char *buf, size_t len, void *ctx)
 {
     (void) ctx;
@@ -155,5 +162,6 @@ int main(int argc, char **argv)
     hooks.pre_jail = qmgr_pre_jail;
     hooks.post_jail = qmgr_post_jail;
     hooks.single_instance = 1;
+    hooks.tables_changed = qmgr_tables_changed;
     return trigger_server_main(argc, argv, qmgr_on_trigger, &hooks);
 }

@@ -58,6 +58,8 @@ struct qmgr_outcome {
 double qmgr_wall_now(void);
 int qmgr_active_count(void);
 int qmgr_active_room(void);     /* how many more may become active */
+/* Take no new messages; restart once the active ones are finished. */
+void qmgr_drain(void);
 /* Move from_queue/id to active/, read it and start delivery.  Returns 0
  * when the message was taken (or disposed of: corrupt, vanished), -1 when
  * it stays where it is. */

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "mem.h"
 #include "qmgr.h"
+#include "skeleton.h"
 #include "qmgr_backoff.h"
 #include "qmgr_policy.h"
 #include "qmgr_resolve.h"
@@ -143,10 +144,26 @@ int qmgr_active_count(void)
     return active_count;
 }
 
+/* A lookup table changed (qmgr.c): take no new messages, finish the
+ * active ones with the routing they started with, then make way for a
+ * qmgr that reads the new tables. */
+static int draining;
+
+void qmgr_drain(void)
+{
+    draining = 1;
+    msg_info("finishing %d active message%s before the restart", active_count,
+             active_count == 1 ? "" : "s");
+    if (active_count == 0)
+        trigger_server_restart();
+}
+
 int qmgr_active_room(void)
 {
     long room = qmgr_conf.active_limit - active_count;
 
+    if (draining)
+        return 0;
     return room > 0 ? (int) room : 0;
 }
 
@@ -389,6 +406,8 @@ static void msg_free(struct qmgr_msg *msg)
     qmgr_message_free(msg->m);
     free(msg);
     active_count--;
+    if (draining && active_count == 0)
+        trigger_server_restart();
     qmgr_scan_resume();
 }
 
