@@ -4,6 +4,7 @@
 #define POSTHORN_CLEANUP_H
 #include <stddef.h>
 #include <sys/types.h>
+#include "argv.h"
 #include "cleanup_headers.h"
 #include "queue_id.h"
 #include "stream.h"
@@ -15,7 +16,11 @@ enum cleanup_error {
     CLEANUP_ERR_WRITE,      /* queue file could not be created/written */
     CLEANUP_ERR_SIZE,       /* message_size_limit exceeded */
     CLEANUP_ERR_PROTO,      /* malformed or out-of-order client records */
+    CLEANUP_ERR_NORCPT,     /* sendmail -t found no recipient (permanent) */
 };
+
+/* At most this many recipients are taken from the header (sendmail -t). */
+#define CLEANUP_EXTRACT_MAX 10000
 
 /* Where the client is in its record stream. */
 enum cleanup_phase {
@@ -29,6 +34,7 @@ struct cleanup_limits {
     long message_size_limit;
     long header_size_limit;
     const char *myhostname;
+    const char *myorigin;       /* appended to unqualified addresses (NULL: none) */
     long delay_warning_time;    /* seconds; 0: no delayed-mail warning */
 };
 
@@ -58,6 +64,18 @@ typedef struct cleanup_state {
     hdr_scan scan;
     vstr *added_msgid;      /* Message-ID cleanup generated, if any */
     time_t now;
+    /* From: for local submissions and sendmail -t (REC_FLAG_EXTRACT) */
+    vstr *sender;           /* the S record */
+    vstr *full_name;        /* A full_name=..., empty if none */
+    long line_size;         /* content bytes counted for the current line */
+    int dropping;           /* the current field is Bcc:/Resent-Bcc: */
+    int saw_resent;         /* any Resent-* field */
+    enum hdr_addr_field cur_field;  /* recipient field being continued */
+    vstr *cur_value;        /* its value so far */
+    argv_t *env_rcpts;      /* envelope recipients (for duplicates) */
+    argv_t *hdr_rcpts;      /* from To/Cc/Bcc */
+    argv_t *resent_rcpts;   /* from Resent-To/Cc/Bcc */
+    argv_t *extracted;      /* what goes after X, duplicates removed */
 } cleanup_state;
 
 cleanup_state *cleanup_state_new(const char *id, const struct cleanup_limits *lim, time_t now);
@@ -72,6 +90,10 @@ void cleanup_size_data(vstr *out, long content_size, long content_offset, long r
 /* Note an error (first one wins); the queue file is no longer written. */
 void cleanup_fail(cleanup_state *st, int error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The reply for the client: status "0" or an SMTP code, and a reason
+ * starting with an enhanced status code. */
+void cleanup_reply_text(const cleanup_state *st, const char **status, const char **reason);
 
 /* The service routine (cleanup_service.c). */
 void cleanup_service(stream *client, void *ctx);

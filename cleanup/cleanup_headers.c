@@ -68,6 +68,36 @@ const char *hdr_field_value(const char *line, size_t len, const char *name, size
     return line + colon + 1;
 }
 
+enum hdr_addr_field hdr_addr_field(const char *line, size_t len, const char **value,
+                                   size_t *vlen)
+{
+    static const struct {
+        const char *name;
+        enum hdr_addr_field field;
+    } fields[] = {
+        {"to", HDR_ADDR_TO},
+        {"cc", HDR_ADDR_TO},
+        {"bcc", HDR_ADDR_BCC},
+        {"resent-to", HDR_ADDR_RESENT_TO},
+        {"resent-cc", HDR_ADDR_RESENT_TO},
+        {"resent-bcc", HDR_ADDR_RESENT_BCC},
+    };
+    const char *prefix = "resent-";
+    size_t i;
+
+    for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        *value = hdr_field_value(line, len, fields[i].name, vlen);
+        if (*value != NULL)
+            return fields[i].field;
+    }
+    if (len < strlen(prefix))
+        return HDR_ADDR_NONE;
+    for (i = 0; prefix[i] != '\0'; i++)
+        if (ascii_lower((unsigned char)line[i]) != prefix[i])
+            return HDR_ADDR_NONE;
+    return HDR_ADDR_RESENT_OTHER;
+}
+
 void hdr_scan_init(hdr_scan *h)
 {
     h->seen = 0;

@@ -47,6 +47,21 @@ enum hdr_kind hdr_scan_line(hdr_scan *h, const char *line, size_t len);
 /* The Message-ID value with surrounding white space removed ("" if none). */
 const char *hdr_scan_msgid(hdr_scan *h);
 
+/* Address fields that sendmail -t extraction looks at (cleanup_message.c). */
+enum hdr_addr_field {
+    HDR_ADDR_NONE,          /* any other field */
+    HDR_ADDR_TO,            /* To: or Cc: */
+    HDR_ADDR_BCC,           /* Bcc: (taken, then removed) */
+    HDR_ADDR_RESENT_TO,     /* Resent-To: or Resent-Cc: */
+    HDR_ADDR_RESENT_BCC,    /* Resent-Bcc: */
+    HDR_ADDR_RESENT_OTHER,  /* any other Resent-* field */
+};
+
+/* Which address field line (a HDR_KIND_FIELD line) is; for the recipient
+ * fields *value / *vlen get the value after the colon. */
+enum hdr_addr_field hdr_addr_field(const char *line, size_t len, const char **value,
+                                   size_t *vlen);
+
 /* RFC 5322 date-time: "Tue, 3 Jun 2025 14:05:09 +0200".  tm is the broken
  * down local time and gmtoff its offset from UTC in seconds. */
 void hdr_format_date_tm(vstr *out, const struct tm *tm, long gmtoff);

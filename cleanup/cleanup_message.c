@@ -1,15 +1,20 @@
 /* cleanup(8) message processing: checks the client's records in order,
  * copies the envelope, buffers the message header to learn what it lacks,
- * adds Message-ID:/Date: for local submissions, counts the content size
- * and enforces message_size_limit.  Knows nothing about sockets. */
+ * adds Message-ID:/Date:/From: for local submissions, takes recipients
+ * from To/Cc/Bcc for sendmail -t (writing them as R records after X and
+ * removing Bcc), counts the content size and enforces message_size_limit.
+ * Knows nothing about sockets. */
 #include "config.h"
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/time.h>
+#include "argv.h"
 #include "cleanup.h"
+#include "header_addr.h"
 #include "log.h"
 #include "mem.h"
 #include "record.h"
@@ -32,6 +37,13 @@ cleanup_state *cleanup_state_new(const char *id, const struct cleanup_limits *li
     st->line_start = vstr_new(256);
     st->added_msgid = vstr_new(64);
     hdr_scan_init(&st->scan);
+    st->sender = vstr_new(64);
+    st->full_name = vstr_new(32);
+    st->cur_value = vstr_new(128);
+    st->env_rcpts = argv_new();
+    st->hdr_rcpts = argv_new();
+    st->resent_rcpts = argv_new();
+    st->extracted = argv_new();
     st->phase = PHASE_ENVELOPE;
     st->now = now;
     return st;
@@ -47,6 +59,13 @@ void cleanup_state_free(cleanup_state *st)
     vstr_free(st->line_start);
     vstr_free(st->added_msgid);
     hdr_scan_free(&st->scan);
+    vstr_free(st->sender);
+    vstr_free(st->full_name);
+    vstr_free(st->cur_value);
+    argv_free(st->env_rcpts);
+    argv_free(st->hdr_rcpts);
+    argv_free(st->resent_rcpts);
+    argv_free(st->extracted);
     free(st);
 }
 
@@ -174,6 +193,22 @@ static int proto_error(cleanup_state *st, const char *what, int type)
     return -1;
 }
 
+static int envelope_record_put(cleanup_state *st, int type, const char *data, size_t len);
+
+/* An address without a domain (a local submission's "user") gets
+ * @$myorigin, as Postfix's append_at_myorigin does; the null sender stays
+ * empty.  Returns data itself, or the qualified copy in buf. */
+static const char *qualify(const cleanup_state *st, const char *data, size_t *len, vstr *buf)
+{
+    if (*len == 0 || st->lim.myorigin == NULL || *st->lim.myorigin == '\0'
+        || memchr(data, '@', *len) != NULL)
+        return data;
+    vstr_setn(buf, data, *len);
+    vstr_printf(buf, "@%s", st->lim.myorigin);
+    *len = vstr_len(buf);
+    return vstr_str(buf);
+}
+
 static void check_size(cleanup_state *st)
 {
     if (st->content_size + st->envelope_size > st->lim.message_size_limit)
@@ -182,6 +217,20 @@ static void check_size(cleanup_state *st)
 }
 
 static int envelope_record(cleanup_state *st, int type, const char *data, size_t len)
+{
+    vstr *qualified = NULL;
+    int ret;
+
+    if (type == REC_SENDER || type == REC_RCPT) {
+        qualified = vstr_new(len + 64);
+        data = qualify(st, data, &len, qualified);
+    }
+    ret = envelope_record_put(st, type, data, len);
+    vstr_free(qualified);
+    return ret;
+}
+
+static int envelope_record_put(cleanup_state *st, int type, const char *data, size_t len)
 {
     long num;
 
@@ -198,10 +247,13 @@ static int envelope_record(cleanup_state *st, int type, const char *data, size_t
         if (st->have_sender || !text_ok(data, len))
             return proto_error(st, "bad or repeated sender", type);
         st->have_sender = 1;
+        vstr_setn(st->sender, data, len);
         break;
     case REC_ATTR:
         if (!attr_record_ok(data, len))
             return proto_error(st, "bad attribute", type);
+        if (len > 10 && memcmp(data, "full_name=", 10) == 0)
+            vstr_setn(st->full_name, data + 10, len - 10);
         break;
     case REC_ORCPT:
         if (st->have_orcpt || !text_ok(data, len))
@@ -220,10 +272,13 @@ static int envelope_record(cleanup_state *st, int type, const char *data, size_t
             return proto_error(st, "bad recipient", type);
         st->have_orcpt = st->have_notify = 0;
         st->rcpt_count++;
+        if (st->env_rcpts->n < CLEANUP_EXTRACT_MAX)
+            argv_addn(st->env_rcpts, data, len);
         break;
     case REC_MESSAGE:
-        if (!st->have_sender || st->rcpt_count == 0 || st->have_orcpt || st->have_notify
-            || len != 0)
+        /* With sendmail -t the recipients may all come from the header. */
+        if (!st->have_sender || (st->rcpt_count == 0 && !(st->flags & REC_FLAG_EXTRACT))
+            || st->have_orcpt || st->have_notify || len != 0)
             return proto_error(st, "content before sender or recipients", type);
         if (st->dst != NULL)
             st->content_offset = stream_offset(st->dst);
@@ -244,6 +299,137 @@ static void add_header_line(cleanup_state *st, const vstr *line)
     st->content_size += (long)vstr_len(line) + 2;
 }
 
+/* "From: Full Name <sender>" for a local submission without From: (the
+ * sender is qualified already), the null sender MAILER-DAEMON. */
+static void add_from_header(cleanup_state *st, vstr *line)
+{
+    const char *sender = vstr_str(st->sender);
+
+    vstr_set(line, "From: ");
+    if (*sender == '\0') {
+        vstr_puts(line, "MAILER-DAEMON");
+    } else {
+        if (vstr_len(st->full_name) > 0) {
+            header_addr_quote_phrase(line, vstr_str(st->full_name));
+            vstr_puts(line, " <");
+        }
+        vstr_puts(line, sender);
+        if (vstr_len(st->full_name) > 0)
+            vstr_putc(line, '>');
+    }
+    add_header_line(st, line);
+}
+
+/* The recipient field being collected is complete: parse its value. */
+static void extract_field_done(cleanup_state *st)
+{
+    argv_t *dst;
+    size_t bad = 0;
+
+    if (st->cur_field == HDR_ADDR_TO || st->cur_field == HDR_ADDR_BCC)
+        dst = st->hdr_rcpts;
+    else if (st->cur_field == HDR_ADDR_RESENT_TO || st->cur_field == HDR_ADDR_RESENT_BCC)
+        dst = st->resent_rcpts;
+    else
+        dst = NULL;
+    if (dst != NULL && dst->n < CLEANUP_EXTRACT_MAX) {
+        header_addr_parse(vstr_str(st->cur_value), vstr_len(st->cur_value),
+                          CLEANUP_EXTRACT_MAX - dst->n, dst, &bad);
+        if (bad > 0)
+            msg_info("%s: skipped %zu malformed header address%s", st->id, bad,
+                     bad == 1 ? "" : "es");
+    }
+    st->cur_field = HDR_ADDR_NONE;
+    vstr_reset(st->cur_value);
+}
+
+/* sendmail -t: look at one complete header line (its first bytes are in
+ * line_start).  Returns 0 when the line must be removed (Bcc). */
+static int extract_line(cleanup_state *st, enum hdr_kind kind)
+{
+    const char *line = vstr_str(st->line_start);
+    size_t len = vstr_len(st->line_start);
+    const char *value = NULL;
+    size_t vlen = 0;
+    enum hdr_addr_field f;
+
+    if (kind == HDR_KIND_CONT) {
+        if (st->cur_field != HDR_ADDR_NONE)
+            vstr_append(st->cur_value, line, len);
+        return !st->dropping;
+    }
+    extract_field_done(st);
+    f = hdr_addr_field(line, len, &value, &vlen);
+    if (f >= HDR_ADDR_RESENT_TO)
+        st->saw_resent = 1;
+    if (value != NULL) {
+        st->cur_field = f;
+        vstr_setn(st->cur_value, value, vlen);
+    }
+    st->dropping = (f == HDR_ADDR_BCC || f == HDR_ADDR_RESENT_BCC);
+    return !st->dropping;
+}
+
+static int rcpt_known(argv_t *list, const char *addr)
+{
+    for (size_t i = 0; i < list->n; i++)
+        if (strcasecmp(list->v[i], addr) == 0)
+            return 1;
+    return 0;
+}
+
+/* The header is complete: choose the recipients (Resent-* fields win when
+ * any is present), without duplicates of each other or of the envelope. */
+static void extract_finish(cleanup_state *st)
+{
+    argv_t *from;
+
+    extract_field_done(st);
+    from = st->saw_resent ? st->resent_rcpts : st->hdr_rcpts;
+    for (size_t i = 0; i < from->n; i++) {
+        vstr *buf = vstr_new(64);
+        size_t len = strlen(from->v[i]);
+        const char *addr = qualify(st, from->v[i], &len, buf);
+
+        if (!rcpt_known(st->env_rcpts, addr) && !rcpt_known(st->extracted, addr))
+            argv_add(st->extracted, addr);
+        vstr_free(buf);
+    }
+}
+
+/* After X: the extracted recipients as R records. */
+static void write_extracted(cleanup_state *st)
+{
+    for (size_t i = 0; i < st->extracted->n; i++) {
+        put_rec(st, REC_RCPT, st->extracted->v[i], strlen(st->extracted->v[i]));
+        st->rcpt_count++;
+    }
+    if (st->rcpt_count == 0)
+        cleanup_fail(st, CLEANUP_ERR_NORCPT, "No recipient addresses found in message header");
+}
+
+void cleanup_reply_text(const cleanup_state *st, const char **status, const char **reason)
+{
+    switch (st->error) {
+    case CLEANUP_OK:
+        *status = "0";
+        *reason = "";
+        break;
+    case CLEANUP_ERR_SIZE:
+        *status = "552";
+        *reason = "5.3.4 Error: message file too big";
+        break;
+    case CLEANUP_ERR_NORCPT:
+        *status = "550";
+        *reason = "5.1.3 No recipient addresses found in message header";
+        break;
+    default:
+        *status = "451";
+        *reason = "4.3.0 Error: queue file write error";
+        break;
+    }
+}
+
 static void log_message_id(cleanup_state *st, const char *value)
 {
     char buf[512];
@@ -261,6 +447,8 @@ static void end_header(cleanup_state *st, int body_line)
     int added = 0;
 
     put_raw(st, st->header_recs);
+    if (st->flags & REC_FLAG_EXTRACT)
+        extract_finish(st);
     if (st->flags & REC_FLAG_LOCAL_CLIENT) {
         if (!(st->scan.seen & HDR_SEEN_MSGID)) {
             hdr_make_msgid(st->added_msgid, st->now, st->id, st->lim.myhostname);
@@ -273,6 +461,10 @@ static void end_header(cleanup_state *st, int body_line)
             vstr_set(line, "Date: ");
             hdr_format_date(line, st->now);
             add_header_line(st, line);
+            added = 1;
+        }
+        if (!(st->scan.seen & HDR_SEEN_FROM)) {
+            add_from_header(st, line);
             added = 1;
         }
     }
@@ -290,6 +482,7 @@ static void end_header(cleanup_state *st, int body_line)
     vstr_reset(st->header_recs);
     vstr_reset(st->line_recs);
     vstr_reset(st->line_start);
+    st->line_size = 0;
     st->in_header = 0;
     vstr_free(line);
 }
@@ -313,6 +506,7 @@ static void content_piece(cleanup_state *st, int type, const char *data, size_t 
         vstr_append(st->line_start, data, len < keep ? len : keep);
     }
     st->header_size += counted;
+    st->line_size += counted;
     if (st->header_size > st->lim.header_size_limit) {
         /* The rest of the message is body, as Postfix does. */
         end_header(st, 1);
@@ -322,9 +516,13 @@ static void content_piece(cleanup_state *st, int type, const char *data, size_t 
         return;
     kind = hdr_scan_line(&st->scan, vstr_str(st->line_start), vstr_len(st->line_start));
     if (kind == HDR_KIND_FIELD || kind == HDR_KIND_CONT) {
-        vstr_append(st->header_recs, vstr_str(st->line_recs), vstr_len(st->line_recs));
+        if (!(st->flags & REC_FLAG_EXTRACT) || extract_line(st, kind))
+            vstr_append(st->header_recs, vstr_str(st->line_recs), vstr_len(st->line_recs));
+        else
+            st->content_size -= st->line_size;      /* a removed Bcc line */
         vstr_reset(st->line_recs);
         vstr_reset(st->line_start);
+        st->line_size = 0;
     } else {
         end_header(st, kind == HDR_KIND_OTHER);
     }
@@ -347,6 +545,8 @@ static int content_record(cleanup_state *st, int type, const char *data, size_t 
         if (st->in_header)
             end_header(st, 0);
         put_rec(st, REC_XTRA, "", 0);
+        if (st->flags & REC_FLAG_EXTRACT)
+            write_extracted(st);
         st->phase = PHASE_EXTRACTED;
         if (type == REC_XTRA)
             return 0;

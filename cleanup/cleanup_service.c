@@ -65,24 +65,12 @@ out:
 static void send_reply(stream *client, const cleanup_state *st)
 {
     attr_list *reply = attr_list_new();
+    const char *status, *reason;
 
-    switch (st->error) {
-    case CLEANUP_OK:
-        attr_add(reply, "status", "0");
-        attr_add(reply, "queue_id", st->id);
-        attr_add(reply, "reason", "");
-        break;
-    case CLEANUP_ERR_SIZE:
-        attr_add(reply, "status", "552");
-        attr_add(reply, "queue_id", st->id);
-        attr_add(reply, "reason", "5.3.4 Error: message file too big");
-        break;
-    default:
-        attr_add(reply, "status", "451");
-        attr_add(reply, "queue_id", st->id);
-        attr_add(reply, "reason", "4.3.0 Error: queue file write error");
-        break;
-    }
+    cleanup_reply_text(st, &status, &reason);
+    attr_add(reply, "status", status);
+    attr_add(reply, "queue_id", st->id);
+    attr_add(reply, "reason", reason);
     if (attr_write(client, reply) != 0)
         msg_warn("%s: cannot send reply to client: %s", st->id, strerror(errno));
     attr_list_free(reply);
@@ -141,6 +129,7 @@ void cleanup_service(stream *client, void *ctx)
     lim.message_size_limit = config_size("message_size_limit");
     lim.header_size_limit = config_size("header_size_limit");
     lim.myhostname = config_str("myhostname");
+    lim.myorigin = config_str("myorigin");
     lim.delay_warning_time = config_time("delay_warning_time");
     gettimeofday(&now, NULL);
     st = cleanup_state_new(id, &lim, now.tv_sec);

@@ -28,7 +28,11 @@ static struct fixture fx;
 
 static void start(long size_limit, long header_limit)
 {
-    struct cleanup_limits lim = {size_limit, header_limit, "host.example", 3600};
+    struct cleanup_limits lim = {.message_size_limit = size_limit,
+                                 .header_size_limit = header_limit,
+                                 .myhostname = "host.example",
+                                 .myorigin = "origin.example",
+                                 .delay_warning_time = 3600};
     struct timeval tv = {1748959509, 42};
     char path[] = "/tmp/test_cleanup_XXXXXX";
 
@@ -144,12 +148,14 @@ static void test_local_keeps_existing(void **state)
     envelope("1");
     assert_int_equal(put(REC_LINE, "message-id: <x@y>"), 0);
     assert_int_equal(put(REC_LINE, "DATE: Mon, 1 Jan 2024 00:00:00 +0000"), 0);
+    assert_int_equal(put(REC_LINE, "from : Someone <s@example>"), 0);
     assert_int_equal(put(REC_LINE, "no header here"), 0);
     assert_int_equal(put(REC_END, ""), 1);
     d = dump();
     assert_null(strstr(d, "L:Message-ID:"));
     assert_null(strstr(d, "L:Date:"));
-    assert_non_null(strstr(d, "L:DATE: Mon, 1 Jan 2024 00:00:00 +0000\nL:no header here\nX:"));
+    assert_null(strstr(d, "L:From:"));
+    assert_non_null(strstr(d, "L:DATE: Mon, 1 Jan 2024 00:00:00 +0000\nL:from : Someone <s@example>\nL:no header here\nX:"));
     free(d);
     finish();
 }
@@ -322,9 +328,189 @@ static void test_size_data(void **state)
     vstr_free(v);
 }
 
+/* A sendmail -t style envelope: local client, extract flag, optional
+ * command-line recipient. */
+static void extract_envelope(const char *sender, const char *full_name, const char *rcpt)
+{
+    char flags[16];
+
+    snprintf(flags, sizeof(flags), "%d", REC_FLAG_LOCAL_CLIENT | REC_FLAG_EXTRACT);
+    assert_int_equal(put(REC_FLAGS, flags), 0);
+    assert_int_equal(put(REC_SENDER, sender), 0);
+    if (full_name != NULL) {
+        vstr *a = vstr_new(32);
+
+        vstr_printf(a, "full_name=%s", full_name);
+        assert_int_equal(put(REC_ATTR, vstr_str(a)), 0);
+        vstr_free(a);
+    }
+    if (rcpt != NULL)
+        assert_int_equal(put(REC_RCPT, rcpt), 0);
+    assert_int_equal(put(REC_MESSAGE, ""), 0);
+}
+
+static void test_extract_recipients(void **state)
+{
+    char *d, *x;
+    long size;
+
+    (void)state;
+    start(1000000, 102400);
+    extract_envelope("phtest", "Test User", "cmd@example");
+    assert_int_equal(put(REC_LINE, "To: A <a@example>, b@example (B),"), 0);
+    assert_int_equal(put(REC_LINE, "\tgroup: c@example, CMD@example;"), 0);
+    assert_int_equal(put(REC_LINE, "Subject: hi"), 0);
+    assert_int_equal(put(REC_LINE, "Bcc: hidden@example,"), 0);
+    assert_int_equal(put(REC_LINE, " hidden2@example"), 0);
+    assert_int_equal(put(REC_LINE, "cc: a@example, d@example"), 0);
+    assert_int_equal(put(REC_LINE, ""), 0);
+    assert_int_equal(put(REC_LINE, "To: body@example"), 0);
+    assert_int_equal(put(REC_END, ""), 1);
+    assert_int_equal(fx.st->error, CLEANUP_OK);
+    assert_int_equal(fx.st->rcpt_count, 7);
+    d = dump();
+    x = strstr(d, "X:\n");
+    assert_non_null(x);
+    assert_string_equal(x, "X:\nR:a@example\nR:b@example\nR:c@example\nR:hidden@example\n"
+                           "R:hidden2@example\nR:d@example\nE:\n");
+    assert_null(strstr(d, "hidden@example\nL:"));
+    assert_null(strstr(d, "Bcc"));
+    /* The unqualified sender gets @$myorigin, in the envelope and in From:. */
+    assert_non_null(strstr(d, "S:phtest@origin.example\n"));
+    assert_non_null(strstr(d, "L:From: Test User <phtest@origin.example>\n"));
+    assert_non_null(strstr(d, "L:Subject: hi\nL:cc: a@example, d@example\n"));
+    /* The removed lines are not counted in the content size. */
+    size = (long)strlen("To: A <a@example>, b@example (B),") + 2
+           + (long)strlen("\tgroup: c@example, CMD@example;") + 2 + 11 + 2
+           + (long)strlen("cc: a@example, d@example") + 2 + 2 + 16 + 2;
+    assert_true(fx.st->content_size > size);
+    assert_true(fx.st->content_size < size + 300);
+    free(d);
+    finish();
+}
+
+static void test_extract_resent(void **state)
+{
+    char *d;
+
+    (void)state;
+    start(1000000, 102400);
+    extract_envelope("u@example", NULL, NULL);
+    assert_int_equal(put(REC_LINE, "From: u@example"), 0);
+    assert_int_equal(put(REC_LINE, "To: old@example"), 0);
+    assert_int_equal(put(REC_LINE, "Resent-To: new@example"), 0);
+    assert_int_equal(put(REC_LINE, "Resent-Bcc: secret@example"), 0);
+    assert_int_equal(put(REC_LINE, "Bcc: oldsecret@example"), 0);
+    assert_int_equal(put(REC_LINE, ""), 0);
+    assert_int_equal(put(REC_LINE, "body"), 0);
+    assert_int_equal(put(REC_XTRA, ""), 0);
+    assert_int_equal(put(REC_END, ""), 1);
+    assert_int_equal(fx.st->error, CLEANUP_OK);
+    d = dump();
+    assert_non_null(strstr(d, "X:\nR:new@example\nR:secret@example\nE:\n"));
+    assert_null(strstr(d, "R:old@example"));
+    assert_null(strstr(d, "secret@example\nL:"));
+    assert_null(strstr(d, "L:Bcc"));
+    assert_null(strstr(d, "L:Resent-Bcc"));
+    assert_non_null(strstr(d, "L:From: u@example\n"));
+    free(d);
+    finish();
+}
+
+static void test_extract_no_recipients(void **state)
+{
+    const char *status, *reason;
+
+    (void)state;
+    start(1000000, 102400);
+    extract_envelope("u", NULL, NULL);
+    assert_int_equal(put(REC_LINE, "To: undisclosed-recipients:;"), 0);
+    assert_int_equal(put(REC_LINE, "Subject: none"), 0);
+    assert_int_equal(put(REC_END, ""), 1);
+    assert_int_equal(fx.st->error, CLEANUP_ERR_NORCPT);
+    cleanup_reply_text(fx.st, &status, &reason);
+    assert_string_equal(status, "550");
+    assert_string_equal(reason, "5.1.3 No recipient addresses found in message header");
+    finish();
+}
+
+static void test_no_extract_keeps_bcc(void **state)
+{
+    char *d;
+
+    (void)state;
+    start(1000000, 102400);
+    envelope("0");
+    assert_int_equal(put(REC_LINE, "Bcc: x@example"), 0);
+    assert_int_equal(put(REC_END, ""), 1);
+    d = dump();
+    assert_non_null(strstr(d, "L:Bcc: x@example\nX:\nE:\n"));
+    free(d);
+    finish();
+    /* Without -t a message still needs an envelope recipient. */
+    start(1000000, 102400);
+    assert_int_equal(put(REC_FLAGS, "1"), 0);
+    assert_int_equal(put(REC_SENDER, "u"), 0);
+    assert_int_equal(put(REC_MESSAGE, ""), -1);
+    finish();
+}
+
+static void test_from_full_name_quoted(void **state)
+{
+    char *d;
+    const char *status, *reason;
+
+    (void)state;
+    start(1000000, 102400);
+    extract_envelope("", "Doe, \"J\"", "r@example");
+    assert_int_equal(put(REC_LINE, "Subject: s"), 0);
+    assert_int_equal(put(REC_END, ""), 1);
+    d = dump();
+    assert_non_null(strstr(d, "L:From: MAILER-DAEMON\n"));
+    free(d);
+    finish();
+    start(1000000, 102400);
+    extract_envelope("me@example", "Doe, \"J\"", "r@example");
+    assert_int_equal(put(REC_LINE, "Subject: s"), 0);
+    assert_int_equal(put(REC_END, ""), 1);
+    d = dump();
+    assert_non_null(strstr(d, "L:From: \"Doe, \\\"J\\\"\" <me@example>\n"));
+    assert_non_null(strstr(d, "X:\nE:\n"));
+    cleanup_reply_text(fx.st, &status, &reason);
+    assert_string_equal(status, "0");
+    free(d);
+    finish();
+}
+
+static void test_addr_field_kinds(void **state)
+{
+    const char *v;
+    size_t n;
+
+    (void)state;
+    assert_int_equal(hdr_addr_field("To: a@b", 7, &v, &n), HDR_ADDR_TO);
+    assert_int_equal(n, 4);
+    assert_memory_equal(v, " a@b", 4);
+    assert_int_equal(hdr_addr_field("CC : x", 6, &v, &n), HDR_ADDR_TO);
+    assert_int_equal(hdr_addr_field("bcc:x", 5, &v, &n), HDR_ADDR_BCC);
+    assert_int_equal(hdr_addr_field("Resent-To: x", 12, &v, &n), HDR_ADDR_RESENT_TO);
+    assert_int_equal(hdr_addr_field("resent-cc: x", 12, &v, &n), HDR_ADDR_RESENT_TO);
+    assert_int_equal(hdr_addr_field("RESENT-BCC: x", 13, &v, &n), HDR_ADDR_RESENT_BCC);
+    assert_int_equal(hdr_addr_field("Resent-Date: x", 14, &v, &n), HDR_ADDR_RESENT_OTHER);
+    assert_int_equal(hdr_addr_field("Tox: a", 6, &v, &n), HDR_ADDR_NONE);
+    assert_int_equal(hdr_addr_field("Subject: to", 11, &v, &n), HDR_ADDR_NONE);
+    assert_int_equal(hdr_addr_field("Resent", 6, &v, &n), HDR_ADDR_NONE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_addr_field_kinds),
+        cmocka_unit_test(test_extract_recipients),
+        cmocka_unit_test(test_extract_resent),
+        cmocka_unit_test(test_extract_no_recipients),
+        cmocka_unit_test(test_no_extract_keeps_bcc),
+        cmocka_unit_test(test_from_full_name_quoted),
         cmocka_unit_test(test_plain_message),
         cmocka_unit_test(test_local_adds_headers),
         cmocka_unit_test(test_local_keeps_existing),
