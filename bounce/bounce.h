@@ -81,8 +81,6 @@ struct dsn_request {
  * the notification needs (8BITMIME when it carries 8-bit content). */
 int dsn_compose(vstr *out, const struct dsn_request *req, const struct bounce_message *m,
                 const struct status_entry *const *e, size_t n);
-/* RFC 5322 date of t in local time. */
-void dsn_format_date(vstr *out, time_t t);
 
 /* bounce_cleanup.c: hand a composed message to cleanup.  0 with the new
  * queue id, or -1 with the reason ("4.3.0 ..."). */

@@ -4,6 +4,7 @@
  * the original message (message/rfc822) or its header
  * (text/rfc822-headers).  Pure functions of their arguments, so the unit
  * tests see exactly what cleanup would get. */
+#include "mail_date.h"
 #include "config.h"
 #include <stdarg.h>
 #include <stdlib.h>
@@ -117,25 +118,6 @@ size_t dsn_select(enum dsn_kind kind, const struct bounce_message *m,
     return count;
 }
 
-void dsn_format_date(vstr *out, time_t t)
-{
-    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    struct tm tm;
-    long off;
-    int sign = '+';
-
-    localtime_r(&t, &tm);
-    off = tm.tm_gmtoff;
-    if (off < 0) {
-        sign = '-';
-        off = -off;
-    }
-    vstr_printf(out, "%s, %d %s %d %02d:%02d:%02d %c%02ld%02ld", days[tm.tm_wday % 7],
-                tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-                tm.tm_sec, sign, (off / 3600) % 100, (off / 60) % 60);
-}
 
 /* ---------- output helpers ---------- */
 
@@ -344,7 +326,7 @@ static void put_explanation(vstr *out, const struct dsn_request *req,
         {
             vstr *until = vstr_new(64);
 
-            dsn_format_date(until, (time_t)req->retry_until);
+            mail_date_format(until, (time_t)req->retry_until);
             put_fmt(out, "Delivery will be attempted until %s.", vstr_str(until));
             vstr_free(until);
         }
@@ -416,7 +398,7 @@ static void put_delivery_status(vstr *out, const struct dsn_request *req,
         free(envid);
     }
     vstr_reset(v);
-    dsn_format_date(v, (time_t)m->arrival);
+    mail_date_format(v, (time_t)m->arrival);
     put_fmt(out, "Arrival-Date: %s", vstr_str(v));
     for (i = 0; i < n; i++) {
         char *rcpt = clean_text(e[i]->rcpt);
@@ -454,12 +436,12 @@ static void put_delivery_status(vstr *out, const struct dsn_request *req,
         }
         if (e[i]->when > 0) {
             vstr_reset(v);
-            dsn_format_date(v, (time_t)e[i]->when);
+            mail_date_format(v, (time_t)e[i]->when);
             put_fmt(out, "Last-Attempt-Date: %s", vstr_str(v));
         }
         if (req->kind == DSN_KIND_DELAY && req->retry_until > 0) {
             vstr_reset(v);
-            dsn_format_date(v, (time_t)req->retry_until);
+            mail_date_format(v, (time_t)req->retry_until);
             put_fmt(out, "Will-Retry-Until: %s", vstr_str(v));
         }
         free(rcpt);
@@ -493,7 +475,7 @@ int dsn_compose(vstr *out, const struct dsn_request *req, const struct bounce_me
     vstr_printf(boundary, "%s.%lld.%08X/%s", req->queue_id, (long long)now, req->rnd, host);
 
     /* Header */
-    dsn_format_date(v, now);
+    mail_date_format(v, now);
     put_fmt(out, "Date: %s", vstr_str(v));
     put_fmt(out, "From: MAILER-DAEMON@%s (Mail Delivery System)", host);
     put_fmt(out, "Subject: %s", subject_of(req));

@@ -62,11 +62,6 @@ enum hdr_addr_field {
 enum hdr_addr_field hdr_addr_field(const char *line, size_t len, const char **value,
                                    size_t *vlen);
 
-/* RFC 5322 date-time: "Tue, 3 Jun 2025 14:05:09 +0200".  tm is the broken
- * down local time and gmtoff its offset from UTC in seconds. */
-void hdr_format_date_tm(vstr *out, const struct tm *tm, long gmtoff);
-/* The same for t in the process's local time zone. */
-void hdr_format_date(vstr *out, time_t t);
 /* "<YYYYMMDDhhmmss.ID@host>" with the UTC time t. */
 void hdr_make_msgid(vstr *out, time_t t, const char *id, const char *host);
 

@@ -4,6 +4,7 @@
  * from To/Cc/Bcc for sendmail -t (writing them as R records after X and
  * removing Bcc), counts the content size and enforces message_size_limit.
  * Knows nothing about sockets. */
+#include "mail_date.h"
 #include "config.h"
 #include <errno.h>
 #include <stdarg.h>
@@ -459,7 +460,7 @@ static void end_header(cleanup_state *st, int body_line)
         }
         if (!(st->scan.seen & HDR_SEEN_DATE)) {
             vstr_set(line, "Date: ");
-            hdr_format_date(line, st->now);
+            mail_date_format(line, st->now);
             add_header_line(st, line);
             added = 1;
         }

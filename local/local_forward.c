@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "argv.h"
 #include "attr.h"
+#include "cleanup_client.h"
 #include "local.h"
 #include "local_parse.h"
 #include "log.h"
@@ -74,13 +75,10 @@ out:
 int local_forward_submit(struct local_message *msg, const char *delivered_to,
                          const argv_t *rcpts, vstr *queue_id, vstr *why)
 {
-    attr_list *reply = attr_list_new();
-    vstr *err = vstr_new(64);
     vstr *content = vstr_new(64);
     argv_t *attrs = argv_new();
     stream *s = NULL;
-    const char *status, *qid;
-    int fd, st, ret = -1;
+    int fd, ret = -1;
     size_t i;
 
     vstr_reset(queue_id);
@@ -119,36 +117,13 @@ int local_forward_submit(struct local_message *msg, const char *delivered_to,
         goto out;
     }
     rec_put(s, REC_END, "", 0);
-    if ((st = stream_flush(s)) != 0) {
-        vstr_printf(why, "cannot send to the cleanup service: %s",
-                    st == STREAM_ERROR ? strerror(errno) : stream_strerror(st));
-        goto out;
-    }
-    if (attr_expect(s, PROTO_CLEANUP, PROTO_VERSION, err) != 0
-        || attr_read(s, reply, cleanup_reply_spec, err) != 0) {
-        vstr_printf(why, "no reply from the cleanup service: %s", vstr_str(err));
-        goto out;
-    }
-    status = attr_get(reply, "status");
-    qid = attr_get(reply, "queue_id");
-    if (status == NULL || strcmp(status, "0") != 0 || qid == NULL || *qid == '\0') {
-        char st_safe[16], r_safe[256];
-        const char *r = attr_get(reply, "reason") ? attr_get(reply, "reason") : "";
-
-        status = status ? status : "";
-        vstr_printf(why, "cleanup service said: %s %s",
-                    log_printable(st_safe, sizeof(st_safe), status, strlen(status)),
-                    log_printable(r_safe, sizeof(r_safe), r, strlen(r)));
-        goto out;
-    }
-    vstr_set(queue_id, qid);
-    ret = 0;
+    /* A refusal is retried too: the forwarding recipient is deferred. */
+    if (cleanup_client_finish(s, queue_id, why) == CLEANUP_CLIENT_OK)
+        ret = 0;
 out:
     if (s != NULL)
         stream_close(s);
-    attr_list_free(reply);
     argv_free(attrs);
-    vstr_free(err);
     vstr_free(content);
     return ret;
 }

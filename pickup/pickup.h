@@ -21,7 +21,5 @@ enum pickup_result {
 
 /* Handle maildrop/ID. */
 enum pickup_result pickup_file(const char *id);
-/* RFC 5322 date of t in local time, appended to out. */
-void pickup_format_date(vstr *out, time_t t);
 
 #endif

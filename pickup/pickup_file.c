@@ -6,6 +6,7 @@
  * checked again, with our flags, the uid attribute and a Received:
  * header, and removed once cleanup has it durably.  A bad file moves to
  * corrupt/; a file cleanup cannot take now waits for the next scan. */
+#include "mail_date.h"
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "attr.h"
+#include "cleanup_client.h"
 #include "log.h"
 #include "mail_proto.h"
 #include "maildrop.h"
@@ -30,25 +32,6 @@
 /* How much of an untrusted text goes into a log line. */
 #define LOG_TEXT_MAX 256
 
-void pickup_format_date(vstr *out, time_t t)
-{
-    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    struct tm tm;
-    long off;
-    int sign = '+';
-
-    localtime_r(&t, &tm);
-    off = tm.tm_gmtoff;
-    if (off < 0) {
-        sign = '-';
-        off = -off;
-    }
-    vstr_printf(out, "%s, %d %s %d %02d:%02d:%02d %c%02ld%02ld", days[tm.tm_wday % 7],
-                tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-                tm.tm_sec, sign, (off / 3600) % 100, (off / 60) % 60);
-}
 
 /* Move maildrop/ID to corrupt/ (a fresh name if corrupt/ID exists), or
  * remove it when even that fails, so that it is never retried. */
@@ -151,7 +134,7 @@ static int send_file(stream *in, stream *out, const struct maildrop_limits *lim,
                         pickup_conf.myhostname, uid);
             rec_put(out, REC_LINE, vstr_str(line), vstr_len(line));
             vstr_set(line, "\t");
-            pickup_format_date(line, time(NULL));
+            mail_date_format(line, time(NULL));
             rec_put(out, REC_LINE, vstr_str(line), vstr_len(line));
             break;
         default:
@@ -181,11 +164,7 @@ static int post_to_cleanup(stream *in, const struct maildrop_limits *lim, long l
                            int extra_flags, vstr *sender, vstr *queue_id, vstr *why,
                            int *input_bad)
 {
-    attr_list *reply = attr_list_new();
-    vstr *err = vstr_new(64);
-    stream *s = NULL;
-    const char *status, *reason;
-    char st_safe[16], r_safe[LOG_TEXT_MAX + 4];
+    stream *s;
     int fd, ret = -1;
 
     *input_bad = 0;
@@ -193,38 +172,14 @@ static int post_to_cleanup(stream *in, const struct maildrop_limits *lim, long l
         vstr_reset(why);
         vstr_printf(why, "cannot connect to the cleanup service (%s): %s", CLEANUP_SOCKET,
                     strerror(errno));
-        goto out;
+        return -1;
     }
     s = stream_fdopen(fd);
     stream_set_timeout(s, pickup_conf.ipc_timeout);
     /* cleanup reads the whole stream before it replies. */
-    if (send_file(in, s, lim, uid, extra_flags, sender, why, input_bad) != 0)
-        goto out;
-    if (attr_expect(s, PROTO_CLEANUP, PROTO_VERSION, err) != 0
-        || attr_read(s, reply, cleanup_reply_spec, err) != 0) {
-        vstr_reset(why);
-        vstr_printf(why, "no reply from the cleanup service: %s", vstr_str(err));
-        goto out;
-    }
-    status = attr_get(reply, "status");
-    reason = attr_get(reply, "reason") ? attr_get(reply, "reason") : "";
-    if (strcmp(status, "0") == 0 && attr_get(reply, "queue_id") != NULL
-        && queue_id_valid(attr_get(reply, "queue_id"))) {
-        vstr_set(queue_id, attr_get(reply, "queue_id"));
-        ret = 0;
-        goto out;
-    }
-    vstr_reset(why);
-    vstr_printf(why, "cleanup service said: %s %s",
-                log_printable(st_safe, sizeof(st_safe), status, strlen(status)),
-                log_printable(r_safe, sizeof(r_safe), reason, strlen(reason)));
-    if (status[0] == '5')
-        ret = 1;
-out:
-    if (s != NULL)
-        stream_close(s);
-    attr_list_free(reply);
-    vstr_free(err);
+    if (send_file(in, s, lim, uid, extra_flags, sender, why, input_bad) == 0)
+        ret = cleanup_client_finish(s, queue_id, why);
+    stream_close(s);
     return ret;
 }
 

@@ -1,6 +1,7 @@
 /* Unit tests for cleanup's header helpers: line classification, field
  * matching, the header scanner (Message-ID/Date/From), and the Date: and
  * Message-ID: formats. */
+#include "mail_date.h"
 #include "config.h"
 #include <stdarg.h>
 #include <stddef.h>
@@ -111,13 +112,13 @@ static void test_date_format(void **state)
     tm.tm_hour = 14;
     tm.tm_min = 5;
     tm.tm_sec = 9;
-    hdr_format_date_tm(v, &tm, 7200);
+    mail_date_format_tm(v, &tm, 7200);
     assert_string_equal(vstr_str(v), "Tue, 3 Jun 2025 14:05:09 +0200");
     vstr_reset(v);
-    hdr_format_date_tm(v, &tm, -(3 * 3600 + 30 * 60));
+    mail_date_format_tm(v, &tm, -(3 * 3600 + 30 * 60));
     assert_string_equal(vstr_str(v), "Tue, 3 Jun 2025 14:05:09 -0330");
     vstr_reset(v);
-    hdr_format_date_tm(v, &tm, 0);
+    mail_date_format_tm(v, &tm, 0);
     assert_string_equal(vstr_str(v), "Tue, 3 Jun 2025 14:05:09 +0000");
     vstr_free(v);
 }
@@ -129,7 +130,7 @@ static void test_date_now_parses(void **state)
     int day, year, hh, mm, ss, n = 0;
 
     (void)state;
-    hdr_format_date(v, time(NULL));
+    mail_date_format(v, time(NULL));
     assert_int_equal(sscanf(vstr_str(v), "%3s, %d %3s %d %2d:%2d:%2d %5s%n", wday, &day, mon,
                             &year, &hh, &mm, &ss, zone, &n), 8);
     assert_int_equal((size_t)n, vstr_len(v));
