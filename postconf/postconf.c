@@ -283,15 +283,17 @@ static size_t logical_end(const struct cf_lines *l, size_t start)
     return end;
 }
 
-/* Apply fn to every physical line of each logical line that sets name
- * (first: the index of its first line).  Returns how many matched. */
-static int cf_find(struct cf_lines *l, const char *name,
-                   void (*fn)(struct cf_lines *, size_t first, size_t i, void *), void *ctx)
+/* Apply fn to every physical line of each logical line whose first line
+ * satisfies starts(line, key) (first: the index of that first line).
+ * Returns how many logical lines matched. */
+static int cf_find_by(struct cf_lines *l, int (*starts)(const char *, const void *),
+                      const void *key,
+                      void (*fn)(struct cf_lines *, size_t first, size_t i, void *), void *ctx)
 {
     int found = 0;
 
     for (size_t i = 0; i < l->n; i++) {
-        if (l->v[i] == NULL || line_kind(l->v[i]) != LINE_START || !line_sets(l->v[i], name))
+        if (l->v[i] == NULL || line_kind(l->v[i]) != LINE_START || !starts(l->v[i], key))
             continue;
         size_t end = logical_end(l, i);
         found++;
@@ -301,6 +303,18 @@ static int cf_find(struct cf_lines *l, const char *name,
         i = end - 1;
     }
     return found;
+}
+
+static int line_sets_key(const char *line, const void *name)
+{
+    return line_sets(line, name);
+}
+
+/* The main.cf settings of name. */
+static int cf_find(struct cf_lines *l, const char *name,
+                   void (*fn)(struct cf_lines *, size_t first, size_t i, void *), void *ctx)
+{
+    return cf_find_by(l, line_sets_key, name, fn, ctx);
 }
 
 static void line_delete(struct cf_lines *l, size_t first, size_t i, void *ctx)
@@ -581,25 +595,24 @@ static int line_declares(const char *line, const char *name, const char *type)
     return strncmp(p, type, tlen) == 0 && (p[tlen] == 0 || isspace((unsigned char) p[tlen]));
 }
 
-/* Apply fn to every physical line of the entries for name/type.  Returns
- * how many entries matched. */
+struct service_key {
+    const char *name, *type;
+};
+
+static int line_declares_key(const char *line, const void *key)
+{
+    const struct service_key *k = key;
+
+    return line_declares(line, k->name, k->type);
+}
+
+/* The master.cf entries of service name/type. */
 static int service_find(struct cf_lines *l, const char *name, const char *type,
                         void (*fn)(struct cf_lines *, size_t first, size_t i, void *), void *ctx)
 {
-    int found = 0;
+    struct service_key key = {name, type};
 
-    for (size_t i = 0; i < l->n; i++) {
-        if (l->v[i] == NULL || line_kind(l->v[i]) != LINE_START
-            || !line_declares(l->v[i], name, type))
-            continue;
-        size_t end = logical_end(l, i);
-        found++;
-        for (size_t k = i; k < end; k++)
-            if (l->v[k] && line_kind(l->v[k]) != LINE_SKIP)
-                fn(l, i, k, ctx);
-        i = end - 1;
-    }
-    return found;
+    return cf_find_by(l, line_declares_key, &key, fn, ctx);
 }
 
 static void service_line_comment(struct cf_lines *l, size_t first, size_t i, void *ctx)
