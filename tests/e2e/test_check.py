@@ -101,3 +101,27 @@ def test_check_reports_missing_transport_service(make_instance):
     r = inst.posthorn("check")
     assert r.returncode == 1, r.stdout + r.stderr
     assert 'no private service "smtp-out"' in r.stdout + r.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0,
+                    reason="a development instance needs no set-group-id commands")
+def test_check_reports_postdrop_without_setgid(make_instance):
+    inst = make_instance(start=False)
+    postdrop = inst.bin / "postdrop"
+    os.chmod(postdrop, 0o755)
+    r = inst.posthorn("check")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert f"{postdrop} must be owned by root, group posthorndrop, mode 2755" in r.stdout + r.stderr
+    assert "chmod 2755" in r.stdout + r.stderr
+    os.chmod(postdrop, 0o2755)
+    assert inst.posthorn("check").returncode == 0
+
+
+def test_check_reports_missing_showq(make_instance):
+    inst = make_instance(start=False)
+    master = inst.etc / "master.cf"
+    master.write_text("".join(l for l in master.read_text().splitlines(True)
+                              if not l.startswith("showq")))
+    r = inst.posthorn("check")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert 'no "showq" service' in r.stdout + r.stderr
