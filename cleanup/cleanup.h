@@ -67,6 +67,7 @@ typedef struct cleanup_state {
     /* From: for local submissions and sendmail -t (REC_FLAG_EXTRACT) */
     vstr *sender;           /* the S record */
     vstr *full_name;        /* A full_name=..., empty if none */
+    int extract_notify;     /* A dsn_notify=N: notify mask of extracted recipients */
     long line_size;         /* content bytes counted for the current line */
     int dropping;           /* the current field is Bcc:/Resent-Bcc: */
     int saw_resent;         /* any Resent-* field */

@@ -17,6 +17,7 @@
 #include "cleanup.h"
 #include "header_addr.h"
 #include "log.h"
+#include "mail_proto.h"
 #include "mem.h"
 #include "record.h"
 #include "stream.h"
@@ -255,6 +256,11 @@ static int envelope_record_put(cleanup_state *st, int type, const char *data, si
             return proto_error(st, "bad attribute", type);
         if (len > 10 && memcmp(data, "full_name=", 10) == 0)
             vstr_setn(st->full_name, data + 10, len - 10);
+        if (len > sizeof(ATTR_DSN_NOTIFY) && memcmp(data, ATTR_DSN_NOTIFY "=", sizeof(ATTR_DSN_NOTIFY)) == 0) {
+            if (!decimal_ok(data + sizeof(ATTR_DSN_NOTIFY), len - sizeof(ATTR_DSN_NOTIFY), 1, 15, &num))
+                return proto_error(st, "bad " ATTR_DSN_NOTIFY " attribute", type);
+            st->extract_notify = (int)num;
+        }
         break;
     case REC_ORCPT:
         if (st->have_orcpt || !text_ok(data, len))
@@ -402,6 +408,12 @@ static void extract_finish(cleanup_state *st)
 static void write_extracted(cleanup_state *st)
 {
     for (size_t i = 0; i < st->extracted->n; i++) {
+        if (st->extract_notify > 0) {
+            char mask[16];
+
+            snprintf(mask, sizeof(mask), "%d", st->extract_notify);
+            put_rec(st, REC_NOTIFY, mask, strlen(mask));
+        }
         put_rec(st, REC_RCPT, st->extracted->v[i], strlen(st->extracted->v[i]));
         st->rcpt_count++;
     }

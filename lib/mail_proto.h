@@ -73,6 +73,9 @@
 #define ATTR_ENVID "envid"
 #define ATTR_RET "ret"              /* FULL or HDRS */
 #define ATTR_LOG_IDENT "log_ident"
+#define ATTR_DSN_NOTIFY "dsn_notify"    /* sendmail -t -N: the DSN notify mask
+                                         * (decimal) of the recipients cleanup
+                                         * takes from the header */
 
 extern const struct attr_spec cleanup_reply_spec[];
 extern const struct attr_spec delivery_request_spec[];

@@ -10,6 +10,7 @@
 #include <string.h>
 #include "argv.h"
 #include "mail_addr.h"
+#include "mail_proto.h"
 #include "maildrop.h"
 #include "mem.h"
 #include "record.h"
@@ -33,7 +34,7 @@ struct maildrop_check {
     struct maildrop_limits lim;
     enum phase phase;
     int collect_rcpts;
-    int have_envid, have_ret, have_full_name;
+    int have_envid, have_ret, have_full_name, have_dsn_notify;
     int have_orcpt, have_notify;
     int in_piece;
     vstr *why;
@@ -217,6 +218,15 @@ static int time_record(maildrop_check *c, const char *data, size_t len)
     return MAILDROP_MORE;
 }
 
+/* A DSN notify mask: 1..15, NEVER only on its own. */
+static int notify_mask_ok(const char *data, size_t len)
+{
+    long long num;
+
+    return decimal_ok(data, len, 2, 15, &num) && num != 0
+        && (!(num & DSN_NOTIFY_NEVER) || num == DSN_NOTIFY_NEVER);
+}
+
 static int attr_record(maildrop_check *c, const char *data, size_t len)
 {
     const char *value;
@@ -242,6 +252,12 @@ static int attr_record(maildrop_check *c, const char *data, size_t len)
             return bad(c, "duplicate full_name attribute");
         if (vlen > MAILDROP_TEXT_MAX || !text_ok(value, vlen))
             return bad(c, "full_name attribute too long or not clean UTF-8 text");
+    } else if (is_prefix(data, len, ATTR_DSN_NOTIFY "=")) {
+        value = data + sizeof(ATTR_DSN_NOTIFY), vlen = len - sizeof(ATTR_DSN_NOTIFY);
+        if (c->have_dsn_notify++)
+            return bad(c, "duplicate " ATTR_DSN_NOTIFY " attribute");
+        if (!notify_mask_ok(value, vlen))
+            return bad(c, ATTR_DSN_NOTIFY " attribute is not a notify mask");
     } else {
         return bad(c, "attribute not allowed in a submission");
     }
@@ -250,7 +266,6 @@ static int attr_record(maildrop_check *c, const char *data, size_t len)
 
 static int envelope_record(maildrop_check *c, int type, const char *data, size_t len)
 {
-    long long num;
     char tb[8];
 
     switch (type) {
@@ -267,8 +282,7 @@ static int envelope_record(maildrop_check *c, int type, const char *data, size_t
     case REC_NOTIFY:
         if (c->have_notify)
             return bad(c, "two notify records for one recipient");
-        if (!decimal_ok(data, len, 2, 15, &num) || num == 0
-            || ((num & DSN_NOTIFY_NEVER) && num != DSN_NOTIFY_NEVER))
+        if (!notify_mask_ok(data, len))
             return bad(c, "malformed notify record");
         c->have_notify = 1;
         return MAILDROP_MORE;

@@ -10,6 +10,7 @@
 #include <sysexits.h>
 #include "argv.h"
 #include "header_addr.h"
+#include "mail_proto.h"
 #include "mem.h"
 #include "record.h"
 #include "sendmail.h"
@@ -263,6 +264,12 @@ void sm_envelope(vstr *out, int flags, const char *sender, const char *full_name
     if (full_name != NULL && *full_name) {
         vstr_set(buf, "full_name=");
         vstr_puts(buf, full_name);
+        rec_append(out, REC_ATTR, vstr_str(buf), vstr_len(buf));
+    }
+    /* -N applies to the recipients -t finds in the header too. */
+    if (notify > 0 && (flags & REC_FLAG_EXTRACT)) {
+        vstr_reset(buf);
+        vstr_printf(buf, "%s=%d", ATTR_DSN_NOTIFY, notify);
         rec_append(out, REC_ATTR, vstr_str(buf), vstr_len(buf));
     }
     for (size_t i = 0; i < rcpts->n; i++) {

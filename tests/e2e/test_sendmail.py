@@ -135,6 +135,24 @@ def test_extracted_recipients_after_x(make_instance, login_user):
     assert not any(d.startswith(b"Bcc") for t, d in recs if t == "L")
 
 
+def test_notify_applies_to_extracted_recipients(make_instance, login_user):
+    """-N covers the recipients -t takes from the header, as in Postfix:
+    each extracted R record after X is preceded by its Y record."""
+    need_submission()
+    inst = make_instance(qmgr=False)
+    r = inst.command("sendmail", "-t", "-N", "success,delay", "cmd@localhost",
+                     input="To: a@localhost, b@localhost\nSubject: n\n\nbody\n",
+                     user=LOGIN_USER)
+    assert r.returncode == 0, r.stderr
+    files = wait_incoming(inst)
+    assert len(files) == 1
+    recs = [(t, d) for t, d in read_records(files[0]) if t in "XYR"]
+    x = recs.index(("X", b""))
+    assert recs[:x] == [("Y", b"10"), ("R", b"cmd@localhost")]
+    assert recs[x + 1:] == [("Y", b"10"), ("R", b"a@localhost"),
+                            ("Y", b"10"), ("R", b"b@localhost")]
+
+
 def test_lone_dot_ends_message_without_i(make_instance):
     need_submission()
     inst = make_instance()

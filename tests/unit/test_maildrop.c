@@ -256,7 +256,8 @@ static void test_bad_attributes(void **state)
     const char *bad[] = {"client_address=1.2.3.4", "uid=0", "log_ident=x", "ret=NONE",
                          "ret=", "envid=", "envid=tab\there", "envid=bad\xff",
                          "full_name=a\nb", "full_name=bad\xff", "=x", "noequals",
-                         "protocol=ESMTP"};
+                         "protocol=ESMTP", "dsn_notify=", "dsn_notify=0", "dsn_notify=16",
+                         "dsn_notify=5", "dsn_notify=x", "dsn_notify=012"};
     vstr *b;
     size_t i;
 
@@ -273,6 +274,17 @@ static void test_bad_attributes(void **state)
     add_envelope(b, "0", "a");
     add(b, REC_ATTR, "ret=FULL");
     add(b, REC_ATTR, "ret=FULL");
+    expect_bad(b, MAILDROP_SUBMISSION, "duplicate");
+    b = vstr_new(64);                   /* -t -N: the mask of extracted recipients */
+    add_envelope(b, "8", "a");
+    add(b, REC_ATTR, "dsn_notify=6");
+    add_content(b);
+    assert_int_equal(valid(b, MAILDROP_SUBMISSION), 1);
+    vstr_free(b);
+    b = vstr_new(64);
+    add_envelope(b, "8", "a");
+    add(b, REC_ATTR, "dsn_notify=6");
+    add(b, REC_ATTR, "dsn_notify=1");
     expect_bad(b, MAILDROP_SUBMISSION, "duplicate");
     b = vstr_new(64);                   /* envid longer than 100 */
     add_envelope(b, "0", "a");
