@@ -375,8 +375,14 @@ static void test_envelope(void **state)
     argv_add(r, "b@y");
     sm_envelope(out, REC_FLAG_EXTRACT, "me", "Me Too", "id1", "FULL", 6, r);
     d = dump(out);
+    /* with -t, -N also travels as dsn_notify for the header's recipients */
     assert_string_equal(d, "F:8\nS:me\nA:envid=id1\nA:ret=FULL\nA:full_name=Me Too\n"
-                           "Y:6\nR:a@x\nY:6\nR:b@y\n");
+                           "A:dsn_notify=6\nY:6\nR:a@x\nY:6\nR:b@y\n");
+    free(d);
+    vstr_reset(out);
+    sm_envelope(out, 0, "me", NULL, NULL, NULL, 6, r);
+    d = dump(out);
+    assert_string_equal(d, "F:0\nS:me\nY:6\nR:a@x\nY:6\nR:b@y\n");
     free(d);
     vstr_reset(out);
     sm_envelope(out, 0, "", "", "", NULL, 0, r);
