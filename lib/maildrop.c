@@ -43,7 +43,8 @@ struct maildrop_check {
 
 void maildrop_limits_init(struct maildrop_limits *lim, long long message_size_limit)
 {
-    lim->max_size = message_size_limit;
+    lim->max_size = message_size_limit > MAILDROP_HEADROOM + 1
+                        ? message_size_limit - MAILDROP_HEADROOM : 1;
     lim->max_rcpts = MAILDROP_RCPT_MAX;
 }
 

@@ -67,11 +67,19 @@ enum maildrop_status {
 };
 
 struct maildrop_limits {
-    long long max_size;     /* message_size_limit */
+    long long max_size;     /* message_size_limit - MAILDROP_HEADROOM */
     long max_rcpts;
 };
 
-/* max_size = message_size_limit, max_rcpts = MAILDROP_RCPT_MAX. */
+/* Room kept below message_size_limit for what pickup and cleanup add to a
+ * local submission (Received:, Message-ID:, Date:, a From: with a full
+ * name of up to MAILDROP_TEXT_MAX bytes, the uid attribute): a message
+ * postdrop accepted is never refused by cleanup for its size, which
+ * would leave it undeliverable after sendmail had reported success. */
+#define MAILDROP_HEADROOM 2048
+
+/* max_size = message_size_limit - MAILDROP_HEADROOM (at least 1),
+ * max_rcpts = MAILDROP_RCPT_MAX. */
 void maildrop_limits_init(struct maildrop_limits *lim, long long message_size_limit);
 /* Largest acceptable raw stream / file, a hard cap independent of the
  * message size: 3 * max_size + 64 kB (record headers cost up to 3 bytes

@@ -474,3 +474,30 @@ def test_sendmail_t_extract_flag_reaches_cleanup(make_instance):
     msgs = inst.maildir_messages("bob", 1)
     assert len(msgs) == 1, f"not delivered; log:\n{inst.log_text()[-3000:]}"
     assert f"Subject: {subj}".encode() in msgs[0]
+
+
+def test_near_the_size_limit_accepted_means_delivered(make_instance):
+    """What sendmail reports as submitted is never refused later for its
+    size: pickup's Received: and cleanup's Message-ID:, Date: and From:
+    fit in the headroom postdrop keeps below message_size_limit."""
+    needs("pickup")
+    limit = 20000
+    inst = make_instance(main={"message_size_limit": str(limit)})
+    accepted = []
+    for size in range(limit - 4000, limit + 1, 250):
+        subject = token(f"size{size}")
+        text = f"Subject: {subject}\n\n" + ("x" * 70 + "\n") * (size // 71)
+        r = inst.command("sendmail", "-i", "-F", "N" * 400, "alice@localhost", input=text)
+        if r.returncode == 0:
+            accepted.append(subject)
+        else:
+            # refused by sendmail itself, or by postdrop with the headroom
+            assert r.returncode == 65, r.stderr
+            assert ("message file too big" in r.stderr
+                    or "message size exceeds the limit" in r.stderr), r.stderr
+    assert accepted, "nothing near the limit was accepted"
+    assert len(accepted) < 17, "the largest messages must be refused"
+    for subject in accepted:
+        assert wait_for(lambda: any(subject.encode() in m
+                                    for m in inst.maildir_messages("alice", 0))), subject
+    assert corrupt_names(inst) == []
