@@ -54,6 +54,13 @@ install-sendmail-names:
 	cd $(DESTDIR)$(bindir) && for n in mailq newaliases; do \
 	  rm -f $$n && $(LN_S) $(sbindir)/sendmail $$n; \
 	done
+# man mailq and man newaliases show sendmail(1), which documents them.
+install-data-hook:
+	$(MKDIR_P) $(DESTDIR)$(man1dir)
+	cd $(DESTDIR)$(man1dir) && for n in mailq newaliases; do \
+	  rm -f $$n.1 && $(LN_S) sendmail.1 $$n.1; \
+	done
 uninstall-hook:
 	rm -f $(DESTDIR)$(bindir)/mailq $(DESTDIR)$(bindir)/newaliases
+	rm -f $(DESTDIR)$(man1dir)/mailq.1 $(DESTDIR)$(man1dir)/newaliases.1
 .PHONY: install-setgid-commands install-sendmail-names
