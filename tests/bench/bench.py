@@ -12,6 +12,10 @@ Phases, each on a fresh throwaway instance under /tmp/posthorn-bench-XXXX:
            sink is Postfix's smtp-sink when installed, else the Python sink
            of the e2e tests (tests/e2e/sink.py, slower: it may be the
            bottleneck).
+  submit   N messages of S bytes submitted with the MTA's own sendmail
+           command (sendmail -> postdrop -> maildrop/ -> pickup -> cleanup),
+           C submissions at a time, timed until all are in the Maildirs:
+           delivered msgs/s for local submission (not in the default set)
 and the peak summed RSS of the instance's processes during each phase.
 If Postfix is installed (/usr/sbin/postfix; --install-postfix installs it
 when run as root), a throwaway Postfix instance (postfix -c DIR) gets the
@@ -22,7 +26,7 @@ stalls on the missing trigger).  RSS sums shared pages once per process.
 The client is a small asyncio SMTP client that pipelines MAIL/RCPT/DATA.
 
   /usr/bin/python3 tests/bench/bench.py [-n 2000] [-s 4096] [-c 20]
-                                        [--phases accept,deliver,relay]
+                                        [--phases accept,deliver,relay,submit]
 """
 import argparse
 import asyncio
@@ -323,6 +327,68 @@ def bench_posthorn_deliver(root, args):
     return out
 
 
+def submit_load(argv, n, size, concurrency, env=None):
+    """n runs of argv + [recipient] with a message on stdin, concurrency at
+    a time; returns ({"ok", "failed"}, elapsed, first errors)."""
+    results = {"ok": 0, "failed": 0}
+    errors = []
+    lock = threading.Lock()
+
+    def worker(k):
+        for i in range(k, n, concurrency):
+            body = make_body(size, i).replace(b"\r\n", b"\n")
+            r = subprocess.run(argv + [f"bench{i % USERS}@localhost"], input=body,
+                               capture_output=True, env=env, timeout=120)
+            with lock:
+                if r.returncode == 0:
+                    results["ok"] += 1
+                else:
+                    results["failed"] += 1
+                    if len(errors) < 3:
+                        errors.append(r.stderr.decode(errors="replace").strip())
+
+    t0 = time.time()
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results, time.time() - t0, errors
+
+
+def timed_submit(name, argv, env, mail_root, pids_of, args):
+    """The submit phase against one MTA: until everything is delivered."""
+    sampler = RssSampler(pids_of)
+    sampler.start()
+    try:
+        t0 = time.time()
+        results, _, errors = submit_load(argv, args.messages, args.size,
+                                         args.concurrency, env)
+        ok = wait_delivered(mail_root, results["ok"], args.timeout)
+        elapsed = time.time() - t0
+        res = {"ok": count_maildir(mail_root), "failed": results["failed"]}
+        rate = report(name, "submit", res, elapsed, errors)
+        if not ok:
+            print(f"{name} submit: only {res['ok']} of {results['ok']} delivered "
+                  f"after {args.timeout} s")
+    finally:
+        rss = sampler.stop()
+    print(f"{name} RSS (submit): {rss:.1f} MB")
+    return rate, rss
+
+
+def bench_posthorn_submit(root, args):
+    inst = Instance(root / "posthorn-submit")
+    inst.start()
+    env = {"PATH": "/usr/bin:/bin", "POSTHORN_CONFIG_DIR": str(inst.etc)}
+    try:
+        rate, rss = timed_submit("posthorn", [str(inst.bin / "sendmail"), "-i"], env,
+                                 inst.mail, inst.pids_of, args)
+    finally:
+        inst.stop()
+    return {"submit": rate, "submit_rss": rss}
+
+
 # Postfix ----------------------------------------------------------------------
 POSTFIX = "/usr/sbin/postfix"
 
@@ -439,8 +505,30 @@ def run_postfix(d, *cmd):
                           text=True, stdin=subprocess.DEVNULL, timeout=120)
 
 
+def bench_postfix_submit(root, args):
+    d = setup_postfix(root / "postfix-submit", free_port(), False)
+    r = run_postfix(d, "start")
+    if r.returncode != 0:
+        print(f"postfix submit: postfix start failed:\n{r.stdout}{r.stderr}")
+        return {}
+    try:
+        rate, rss = timed_submit("postfix", ["/usr/sbin/sendmail", "-C", str(d / "etc"), "-i"],
+                                 None, d / "mail", lambda: postfix_pids(d), args)
+    finally:
+        run_postfix(d, "stop")
+        time.sleep(1)
+        for pid in postfix_pids(d):
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+    return {"submit": rate, "submit_rss": rss}
+
+
 def bench_postfix(root, args, sink=None):
     out = {}
+    if "submit" in args.phases:
+        out.update(bench_postfix_submit(root, args))
     phases = [(p, p == "accept") for p in ("accept", "deliver", "relay")
               if p in args.phases and (p != "relay" or sink is not None)]
     for phase, hold in phases:
@@ -511,7 +599,7 @@ def main():
     ap.add_argument("--no-postfix", action="store_true", help="skip the Postfix comparison")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     ap.add_argument("--phases", default="accept,deliver,relay",
-                    help="comma-separated phases to run (accept, deliver, relay)")
+                    help="comma-separated phases to run (accept, deliver, relay, submit)")
     args = ap.parse_args()
     args.phases = {p.strip() for p in args.phases.split(",") if p.strip()}
 
@@ -531,6 +619,8 @@ def main():
         ph = bench_posthorn(root, args)
         if "deliver" in args.phases:
             ph.update(bench_posthorn_deliver(root, args))
+        if "submit" in args.phases:
+            ph.update(bench_posthorn_submit(root, args))
         if "relay" in args.phases:
             sink = RelaySink()
             print(f"relay sink: {sink.name} on 127.0.0.1:{sink.port}")
@@ -542,10 +632,10 @@ def main():
             print("postfix: not installed (/usr/sbin/postfix); use --install-postfix "
                   "as root for a comparison")
         if pf:
-            for key in ("accept", "deliver", "relay"):
+            for key in ("accept", "deliver", "relay", "submit"):
                 if pf.get(key) and ph.get(key):
                     print(f"ratio {key}: posthorn/postfix = {ph[key] / pf[key]:.2f}")
-            for key in ("deliver", "relay"):
+            for key in ("deliver", "relay", "submit"):
                 if pf.get(key + "_rss") and ph.get(key + "_rss"):
                     print(f"ratio RSS ({key}): posthorn/postfix = "
                           f"{ph[key + '_rss'] / pf[key + '_rss']:.2f}")
