@@ -12,30 +12,7 @@
 #include <unistd.h>
 #include "maildrop.h"
 #include "vstr.h"
-
-/* One temporary file holding the input, reused for every input. */
-static int input_fd(const uint8_t *data, size_t size)
-{
-    static FILE *tmp;
-    size_t done = 0;
-    ssize_t n;
-    int fd;
-
-    if (tmp == NULL && (tmp = tmpfile()) == NULL)
-        abort();
-    fd = fileno(tmp);
-    if (ftruncate(fd, 0) != 0)
-        abort();
-    while (done < size) {
-        n = pwrite(fd, data + done, size - done, (off_t)done);
-        if (n <= 0)
-            abort();
-        done += (size_t)n;
-    }
-    if (lseek(fd, 0, SEEK_SET) != 0)
-        abort();
-    return fd;
-}
+#include "fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
